@@ -1,0 +1,152 @@
+"""Waiting for gateway tasks: a pure poll schedule and one wait loop for every family."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from ._exceptions import APIError, TaskFailedError, TaskTimeoutError
+
+__all__ = ["PollSchedule", "TaskSnapshot", "wait_for_task"]
+
+log = logging.getLogger("anyint.polling")
+
+
+class TaskSnapshot(Protocol):
+    """What every family's task-query model exposes, so one loop can wait on any of them."""
+
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def is_terminal(self) -> bool: ...
+    @property
+    def is_success(self) -> bool: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def error_message(self) -> str | None: ...
+
+
+S = TypeVar("S", bound=TaskSnapshot)
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """Capped exponential poll intervals with an overall deadline.
+
+    The n-th wait (n = 0 after the first poll) is ``min(max_interval, initial * factor**n)``;
+    the loop gives up ``deadline`` seconds after it started, on a monotonic clock.
+
+    Attributes:
+        initial: First interval in seconds.
+        factor: Growth per poll (>= 1).
+        max_interval: Cap on any interval.
+        deadline: Overall time budget in seconds.
+    """
+
+    initial: float = 1.0
+    factor: float = 1.5
+    max_interval: float = 15.0
+    deadline: float = 1800.0
+
+    def __post_init__(self) -> None:
+        if self.initial < 0 or self.max_interval < self.initial:
+            raise ValueError("PollSchedule needs 0 <= initial <= max_interval")
+        if self.factor < 1:
+            raise ValueError("PollSchedule.factor must be >= 1")
+        if self.deadline <= 0:
+            raise ValueError("PollSchedule.deadline must be > 0 seconds")
+
+    def interval(self, n: int) -> float:
+        """Seconds to wait after the ``n``-th poll (0-based)."""
+        return float(min(self.max_interval, self.initial * self.factor**n))
+
+    def poll_times(self) -> Iterator[float]:
+        """Offsets (seconds from the start) at which polls happen, ending at the deadline."""
+        t, n = 0.0, 0
+        while t < self.deadline:
+            yield t
+            t = min(self.deadline, t + self.interval(n))
+            n += 1
+        yield self.deadline
+
+
+async def _maybe_await(result: Awaitable[None] | None) -> None:
+    if inspect.isawaitable(result):
+        await result
+
+
+async def wait_for_task(
+    poll: Callable[[], Awaitable[S]],
+    *,
+    task_id: str,
+    schedule: PollSchedule | None = None,
+    on_change: Callable[[S], Awaitable[None] | None] | None = None,
+    wake: asyncio.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> S:
+    """Poll a task until it reaches a terminal state.
+
+    Args:
+        poll: Fetches the current snapshot of the task (one gateway GET).
+        task_id: The gateway task id, put on every error.
+        schedule: Intervals and deadline; defaults to :class:`PollSchedule`.
+        on_change: Called with each snapshot whose status differs from the previous one.
+        wake: When set (e.g. by a callback receiver), the loop polls at once instead of sleeping.
+        clock: Monotonic clock, injectable for tests.
+
+    Returns:
+        The terminal, successful snapshot.
+
+    Raises:
+        TaskFailedError: A failed terminal state (FAILED, UNKNOWN, GENERATE_AUDIO_FAILED, ...).
+        TaskTimeoutError: The deadline passed first; the task may still finish.
+        APIError: A non-retryable error while polling (retryable ones are polled through).
+    """
+    schedule = schedule or PollSchedule()
+    start = clock()
+    last_status: str | None = None
+    n = 0
+    while True:
+        try:
+            snapshot = await poll()
+        except APIError as exc:
+            if not exc.retryable:
+                exc.add_note(f"while waiting for task {task_id} (last status {last_status})")
+                raise
+            log.warning("poll of task %s failed (%s); polling on", task_id, exc)
+        else:
+            if snapshot.status != last_status:
+                last_status = snapshot.status
+                log.info("task %s is %s", task_id, snapshot.status)
+                if on_change is not None:
+                    await _maybe_await(on_change(snapshot))
+            if snapshot.is_terminal:
+                if snapshot.is_success:
+                    return snapshot
+                raise TaskFailedError(
+                    task_id=task_id,
+                    status=snapshot.status,
+                    error_code=snapshot.error_code,
+                    error_message=snapshot.error_message,
+                )
+        elapsed = clock() - start
+        if elapsed >= schedule.deadline:
+            raise TaskTimeoutError(task_id=task_id, status=last_status, waited=elapsed)
+        delay = min(schedule.interval(n), schedule.deadline - elapsed)
+        n += 1
+        if wake is None:
+            await asyncio.sleep(delay)
+            continue
+        try:
+            await asyncio.wait_for(wake.wait(), timeout=delay)
+        except TimeoutError:
+            continue
+        wake.clear()

@@ -1,0 +1,64 @@
+"""Small helpers shared by the client and its callers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["CALLBACK_FIELDS", "SECRET_FIELDS", "canonical_json", "redact", "request_digest"]
+
+#: Body fields that name where results are delivered, not what is asked for. They are left out of
+#: request digests so the same request sent with a different callback URL is the same request.
+CALLBACK_FIELDS = frozenset({"callBackUrl", "callback_url", "callbackUrl"})
+
+#: Field names that may hold credentials and are removed from anything we store or log.
+SECRET_FIELDS = frozenset(
+    {"api_key", "apiKey", "x-api-key", "authorization", "Authorization", "token", "secret"}
+)
+
+
+def _strip(value: Any, drop: frozenset[str]) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _strip(v, drop) for k, v in value.items() if k not in drop}
+    if isinstance(value, list | tuple):
+        return [_strip(v, drop) for v in value]
+    return value
+
+
+def canonical_json(value: Any, *, exclude: Iterable[str] = CALLBACK_FIELDS) -> str:
+    """Serialize ``value`` deterministically (sorted keys, no spaces), dropping ``exclude`` keys.
+
+    Args:
+        value: JSON-compatible data.
+        exclude: Keys removed at every depth.
+
+    Returns:
+        The canonical JSON text.
+    """
+    return json.dumps(
+        _strip(value, frozenset(exclude)), sort_keys=True, separators=(",", ":"), default=str
+    )
+
+
+def request_digest(method: str, path: str, body: Any = None) -> str:
+    """sha256 of a request's method, path and canonical body (callback URLs excluded).
+
+    Two requests with the same digest ask the gateway for the same work.
+
+    Args:
+        method: HTTP method.
+        path: Gateway path, without host or query.
+        body: JSON body, if any.
+
+    Returns:
+        Hex digest.
+    """
+    text = f"{method.upper()} {path}\n{canonical_json(body)}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def redact(value: Any) -> Any:
+    """Return a copy of ``value`` without credential-bearing keys, at every depth."""
+    return _strip(value, SECRET_FIELDS)

@@ -1,0 +1,1 @@
+"""One module per AnyInt route family; reach them through :class:`anyint.AnyIntClient`."""
