@@ -352,6 +352,12 @@ class AnyIntClient:
         while True:
             try:
                 response = await self._http.send(request, stream=True)
+                try:
+                    if not stream or response.status_code >= 400:
+                        await response.aread()
+                except BaseException:
+                    await response.aclose()
+                    raise
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, request, method, path, json, creates_task)
                 if isinstance(error, APIConnectionError) and (idempotent or not error.sent):
@@ -363,8 +369,6 @@ class AnyIntClient:
                         continue
                 raise error from exc
             try:
-                if not stream or response.status_code >= 400:
-                    await response.aread()
                 status_error = _status_error(response, ok_code)
                 if status_error is None:
                     log.debug("%s %s -> %s", method, path, response.status_code)

@@ -10,7 +10,12 @@ from typing import Any
 import httpx
 from httpx_sse import EventSource, SSEError
 
-from ._exceptions import APIResponseValidationError, APIStatusError, make_status_error
+from ._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    make_status_error,
+)
 
 __all__ = ["SSEMessage", "aiter_sse_json", "sse_error"]
 
@@ -87,3 +92,8 @@ async def aiter_sse_json(response: httpx.Response) -> AsyncIterator[SSEMessage]:
             yield SSEMessage(sse.event, data)
     except SSEError as exc:
         raise APIResponseValidationError(str(exc), request=response.request) from exc
+    except httpx.TransportError as exc:
+        # The stream broke after the gateway started answering: the request did arrive.
+        raise APIConnectionError(
+            f"stream interrupted: {type(exc).__name__}", request=response.request, sent=True
+        ) from exc

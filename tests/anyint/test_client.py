@@ -290,3 +290,27 @@ async def test_json_body_is_sent(make_client: MakeClient) -> None:
     await make_client(rec).request("POST", "/x", json={"a": [1, 2]})
     assert json.loads(rec.requests[0].content) == {"a": [1, 2]}
     assert rec.requests[0].headers["content-type"] == "application/json"
+
+
+class BrokenBody(httpx.AsyncByteStream):
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        yield b'{"partial": '
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete body")
+
+
+async def test_body_cut_after_headers_on_create_is_ambiguous(make_client: MakeClient) -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(200, stream=BrokenBody())
+
+    with pytest.raises(AmbiguousSubmitError):
+        await make_client(handler).request("POST", "/x", json={}, creates_task=True)
+    assert len(calls) == 1
+
+
+async def test_body_cut_after_headers_on_get_is_retried(make_client: MakeClient) -> None:
+    responses = [httpx.Response(200, stream=BrokenBody()), ok({"v": 2})]
+    client = make_client(lambda r: responses.pop(0))
+    assert (await client.request("GET", "/x")).json() == {"v": 2}
