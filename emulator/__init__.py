@@ -1,0 +1,1 @@
+"""Local AnyInt gateway emulator."""

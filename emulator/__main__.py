@@ -1,0 +1,26 @@
+"""``python -m emulator --host 127.0.0.1 --port 8787 [--timing fast|realistic] [--no-control]``."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from .app import create_app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the emulator in the foreground and print its base URL."""
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--timing", choices=["fast", "realistic"], default="realistic")
+    parser.add_argument("--no-control", action="store_true", help="disable /_emulator/*")
+    args = parser.parse_args(argv)
+    app = create_app(control=not args.no_control, timing=args.timing)
+    print(f"AnyInt emulator listening on http://{args.host}:{args.port}", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off")
+
+
+if __name__ == "__main__":
+    main()

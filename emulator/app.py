@@ -1,0 +1,247 @@
+"""The emulator's ASGI application: gateway routes, auth, envelopes, faults and the call log.
+
+``create_app()`` returns an :class:`EmulatorApp`, a thin ASGI wrapper around the FastAPI app. The
+wrapper sits outside every Starlette middleware so it can do what a real network fault does:
+close the connection before or after the request is processed, or cut a body short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from .backend import Backend, CallRecord, Fault
+from .errors import EmulatorError, render_error
+
+__all__ = ["ConnectionDropped", "EmulatorApp", "create_app"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_PRIVATE = ("/_emulator", "/_assets")
+
+
+class ConnectionDropped(Exception):
+    """Raised to make the server close the connection without a (complete) response."""
+
+
+class EmulatorApp:
+    """ASGI entry point: fault injection and the call log around the FastAPI app.
+
+    Attributes:
+        backend: The gateway state.
+        fastapi: The FastAPI app (for its OpenAPI schema).
+    """
+
+    def __init__(self, backend: Backend, fastapi: FastAPI) -> None:
+        self.backend = backend
+        self.fastapi = fastapi
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(_PRIVATE):
+            await self.fastapi(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        replay = _replayer(body)
+        method, path = scope["method"], scope["path"]
+        record = CallRecord(method, path, 0, time.time(), hashlib.sha256(body).hexdigest())
+        self.backend.calls.append(record)
+        scope.setdefault("state", {})["call"] = record
+        fault = self.backend.take_fault(method, path, task_faults=False)
+        if fault is not None:
+            record.fault = fault.fault
+            await self._faulty(fault, scope, replay, send, record)
+            return
+        await self.fastapi(scope, replay, _status_recorder(send, record))
+
+    async def _faulty(
+        self, fault: Fault, scope: Scope, receive: Receive, send: Send, record: CallRecord
+    ) -> None:
+        kind = fault.fault
+        if kind == "drop_before":
+            await _drop(send, "dropped before the request was processed")
+        if kind == "status":
+            error = EmulatorError(
+                fault.status,
+                f"injected fault: HTTP {fault.status}",
+                code="injected_fault",
+                headers={"retry-after": _num(fault.retry_after)}
+                if fault.retry_after is not None
+                else None,
+            )
+            record.status = fault.status
+            await render_error(error, scope["path"])(scope, receive, send)
+            return
+        if kind == "delay":
+            await asyncio.sleep(fault.seconds)
+            await self.fastapi(scope, receive, _status_recorder(send, record))
+            return
+        if kind == "sse_error":
+            scope["state"]["sse_error"] = True
+            await self.fastapi(scope, receive, _status_recorder(send, record))
+            return
+        messages: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            messages.append(message)
+
+        await self.fastapi(scope, receive, capture)
+        if kind == "drop_after":
+            await _drop(send, "dropped after the request was processed")
+        # truncate: send the headers as they were, then half the body, then close.
+        start = next(m for m in messages if m["type"] == "http.response.start")
+        record.status = start["status"]
+        data = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+        await send(start)
+        await send(
+            {"type": "http.response.body", "body": data[: len(data) // 2], "more_body": True}
+        )
+        raise ConnectionDropped("body truncated")
+
+
+async def _drop(send: Send, why: str) -> None:
+    """Close the connection without a usable response.
+
+    A server only closes the socket once a response has started (before that, uvicorn answers
+    500), so announce a body that never comes. The client sees the connection end mid-response.
+    """
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", b"64"), (b"content-type", b"application/json")],
+        }
+    )
+    raise ConnectionDropped(why)
+
+
+class _HideDrops(logging.Filter):
+    """Keep uvicorn from logging our deliberate drops as application errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionDropped)
+
+
+logging.getLogger("uvicorn.error").addFilter(_HideDrops())
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replayer(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # like a client that keeps the connection open
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def _status_recorder(send: Send, record: CallRecord) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            record.status = message["status"]
+        await send(message)
+
+    return wrapped
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
+    """One clear line naming each bad field, and the status the contract gives it."""
+    parts = []
+    status = 400
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "body"
+        parts.append(f"{loc}: {err.get('msg')}")
+        if err.get("type") == "string_too_long":
+            status = 413
+    return status, "; ".join(parts) or "invalid request body"
+
+
+def create_app(
+    backend: Backend | None = None, *, control: bool = True, timing: str = "fast"
+) -> EmulatorApp:
+    """Build the emulated gateway.
+
+    Args:
+        backend: Gateway state; a fresh one when omitted.
+        control: Mount the ``/_emulator`` control plane (switch it off for a demo).
+        timing: Timing profile of a fresh backend (``fast`` or ``realistic``).
+
+    Returns:
+        The ASGI app; ``app.backend`` is its state.
+    """
+    from . import routes
+    from .control import router as control_router
+
+    backend = backend or Backend(timing=timing)
+    app = FastAPI(title="AnyInt gateway emulator", version="1", docs_url=None, redoc_url=None)
+    app.state.backend = backend
+
+    @app.exception_handler(EmulatorError)
+    async def on_emulator_error(request: Request, exc: EmulatorError) -> Response:
+        return render_error(exc, request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        status, message = _validation_message(exc)
+        return render_error(
+            EmulatorError(status, message, code="invalid_request"), request.url.path
+        )
+
+    @app.exception_handler(json.JSONDecodeError)
+    async def on_bad_json(request: Request, exc: json.JSONDecodeError) -> Response:
+        return render_error(
+            EmulatorError(400, f"body is not valid JSON: {exc.msg}"), request.url.path
+        )
+
+    @app.get("/_assets/{asset_id}/{name}", include_in_schema=False)
+    async def get_asset(asset_id: str, name: str) -> Response:
+        try:
+            asset = backend.get_asset(asset_id)
+        except EmulatorError as exc:
+            return Response(exc.message, status_code=exc.status, media_type="text/plain")
+        return Response(asset.data, media_type=asset.content_type)
+
+    for router in routes.ROUTERS:
+        app.include_router(router)
+    if control:
+        app.include_router(control_router)
+
+    @app.api_route(
+        "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
+    async def not_emulated(request: Request) -> JSONResponse:
+        # One envelope for every family, so the distinct code is always visible.
+        message = f"{request.method} {request.url.path} is not a published AnyInt route"
+        body = {"error": {"message": message, "type": "not_found_error", "code": "not_emulated"}}
+        return JSONResponse(body, status_code=404)
+
+    return EmulatorApp(backend, app)
