@@ -415,11 +415,13 @@ class AnyIntClient:
 
 def _status_error(response: httpx.Response, ok_code: int | None) -> APIStatusError | None:
     """Turn an error HTTP status, or a 2xx body with an error ``code``, into an exception."""
-    body = _json_or_none(response)
     http_status = response.status_code
+    if http_status < 400 and ok_code is None:
+        return None  # also keeps an unread streaming body unread
+    body = _json_or_none(response)
     status = http_status
     if http_status < 400:
-        if ok_code is None or not isinstance(body, dict) or "code" not in body:
+        if not isinstance(body, dict) or "code" not in body:
             return None
         code = body.get("code")
         if code == ok_code or code == str(ok_code):

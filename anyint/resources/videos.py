@@ -1,11 +1,130 @@
-"""Placeholder: the videos route family (filled in by its own change)."""
+"""OpenAI-style videos under ``/openai/v1/videos`` (§10.5): create, poll, download content.
+
+AnyInt recommends this route "for new integrations" of Kling; the gateway maps the public model
+ids (``kling-3.0``, ``kling-v3-omni``) to the provider route.
+"""
 
 from __future__ import annotations
 
-from ._base import Resource
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .._download import DEFAULT_MAX_BYTES, BinarySink, DownloadResult, download
+from .._polling import PollSchedule, wait_for_task
+from ..types.videos import VideoCreateParams, VideoObject
+from ._base import Resource, parse_response, require_id
 
 __all__ = ["Videos"]
 
+VIDEOS_PATH = "/openai/v1/videos"
+
 
 class Videos(Resource):
-    """The videos route family."""
+    """OpenAI-style video jobs (Bearer auth): create → store id → wait → download content.
+
+    Example:
+        >>> video = await client.videos.create(model="kling-3.0", prompt="a fox")  # doctest: +SKIP
+        >>> await client.videos.wait(video.id)  # doctest: +SKIP
+        >>> with open("fox.mp4", "wb") as f:  # doctest: +SKIP
+        ...     await client.videos.download_content(video.id, f)
+    """
+
+    async def create(self, params: VideoCreateParams | None = None, **kwargs: Any) -> VideoObject:
+        """Create a video job.
+
+        The request is never resent after it may have reached the gateway: a dropped connection
+        raises :class:`~anyint.AmbiguousSubmitError` rather than risk a second paid job.
+
+        Args:
+            params: The request; or give its fields as keywords (keywords override ``params``).
+            **kwargs: Fields of :class:`VideoCreateParams`.
+
+        Returns:
+            The new job; store ``id`` before polling.
+
+        Raises:
+            pydantic.ValidationError: Invalid request, before any I/O.
+            AmbiguousSubmitError: The request may have created a job but no answer arrived.
+            APIStatusError: The gateway refused it.
+        """
+        if params is None:
+            params = VideoCreateParams.model_validate(kwargs)
+        elif not isinstance(params, VideoCreateParams):
+            raise TypeError(f"params must be a VideoCreateParams, got {type(params).__name__}")
+        elif kwargs:
+            params = VideoCreateParams.model_validate(
+                {**params.model_dump(exclude_unset=True), **kwargs}
+            )
+        response = await self._client.request(
+            "POST", VIDEOS_PATH, json=params.to_body(), creates_task=True
+        )
+        return parse_response(VideoObject, response)
+
+    async def retrieve(self, video_id: str) -> VideoObject:
+        """Fetch a job's current state (``GET /openai/v1/videos/{video_id}``).
+
+        Raises:
+            ValueError: ``video_id`` is empty or would change the path.
+        """
+        require_id("video_id", video_id)
+        response = await self._client.request("GET", f"{VIDEOS_PATH}/{video_id}")
+        return parse_response(VideoObject, response)
+
+    async def download_content(
+        self, video_id: str, sink: BinarySink, *, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> DownloadResult:
+        """Stream a completed job's MP4 into ``sink`` (``GET .../{video_id}/content``).
+
+        The content route is on the gateway, so the key goes along in the header; redirects to
+        an asset host do not carry it.
+
+        Args:
+            video_id: The job id.
+            sink: Anything with ``write(bytes)`` (sync or async).
+            max_bytes: Size cap.
+
+        Returns:
+            Bytes written, sha256 and content type.
+
+        Raises:
+            ValueError: ``video_id`` is empty or would change the path.
+            DownloadError: Not a video, over the cap, or cut short.
+            APIStatusError: The gateway refused (e.g. the job is not complete yet).
+        """
+        require_id("video_id", video_id)
+        url = f"{self._client.base_url}{VIDEOS_PATH}/{video_id}/content"
+        return await download(self._client, url, sink, kind="video", max_bytes=max_bytes)
+
+    async def wait(
+        self,
+        video_id: str,
+        *,
+        schedule: PollSchedule | None = None,
+        on_change: Callable[[VideoObject], Awaitable[None] | None] | None = None,
+        wake: asyncio.Event | None = None,
+    ) -> VideoObject:
+        """Poll a job until ``completed``, or raise when it failed, was cancelled or expired.
+
+        Args:
+            video_id: The job id.
+            schedule: Poll intervals and deadline.
+            on_change: Called with each snapshot whose status changed.
+            wake: Set it to poll at once instead of sleeping.
+
+        Returns:
+            The completed job; download it with :meth:`download_content`.
+
+        Raises:
+            ValueError: ``video_id`` is empty or would change the path.
+            TaskFailedError: ``failed``, ``cancelled`` or ``expired`` (message from ``error``).
+            TaskTimeoutError: The schedule's deadline passed first.
+        """
+        require_id("video_id", video_id)
+        return await wait_for_task(
+            lambda: self.retrieve(video_id),
+            task_id=video_id,
+            schedule=schedule,
+            on_change=on_change,
+            wake=wake,
+        )
