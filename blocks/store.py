@@ -1,0 +1,224 @@
+"""``AssetStore``: where generated media lives (any fsspec URL: local, ``memory://``, ``s3://``).
+
+Writes are atomic: bytes go to a temporary key that is renamed onto the final key only once
+complete, so a crash never leaves a partial file under a final name. Keys are relative paths
+inside the store; anything that could escape it is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import re
+import uuid
+from collections.abc import AsyncIterable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+import fsspec
+from fsspec import AbstractFileSystem
+from prefect.blocks.core import Block
+from prefect.blocks.fields import SecretDict
+from pydantic import BaseModel, Field
+
+from anyint import AnyIntClient, MediaKind, download
+from anyint._download import DEFAULT_MAX_BYTES
+
+__all__ = ["AssetStore", "StoredAsset", "UnsafeKeyError"]
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+PARTIAL_MARK = ".partial-"
+
+
+class UnsafeKeyError(ValueError):
+    """A store key that is empty, absolute, carries a scheme or climbs out with ``..``."""
+
+
+class StoredAsset(BaseModel):
+    """A file safely in the store.
+
+    Attributes:
+        key: Path inside the store.
+        uri: Full fsspec URL of the file.
+        bytes: Size.
+        sha256: Hex digest of the content.
+        content_type: Media type.
+    """
+
+    key: str
+    uri: str
+    bytes: int
+    sha256: str
+    content_type: str
+
+
+def check_key(key: str) -> str:
+    """Validate a store key and return it normalised (forward slashes, no leading ``./``).
+
+    Raises:
+        UnsafeKeyError: Empty, absolute, scheme-qualified, or containing ``..``/empty segments.
+    """
+    if not isinstance(key, str) or not key.strip():
+        raise UnsafeKeyError("store key must be a non-empty relative path")
+    if "\\" in key or "\x00" in key:
+        raise UnsafeKeyError(f"store key {key!r} must use '/' separators and no NUL bytes")
+    if _SCHEME.match(key) or key.startswith("/") or key.startswith("~"):
+        raise UnsafeKeyError(f"store key {key!r} must be relative to the store, without a scheme")
+    parts = [p for p in key.split("/") if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts):
+        raise UnsafeKeyError(f"store key {key!r} must not contain '..'")
+    return "/".join(parts)
+
+
+class AssetStore(Block):
+    """Storage for generated assets, manifests and the callback inbox.
+
+    ``base_url`` is any fsspec URL: a local folder (``./output``, ``file:///data/media``),
+    ``memory://bucket`` for tests, or ``s3://bucket/prefix`` through s3fs (standard AWS
+    environment and ``AWS_ENDPOINT_URL`` apply; ``storage_options`` are passed to fsspec).
+
+    Example:
+        ```python
+        from blocks import AssetStore
+
+        store = AssetStore.load("BLOCK_NAME")
+        print(store.url("runs/abc/manifest.json"))
+        ```
+    """
+
+    _block_type_name = "AnyInt Asset Store"
+    _block_type_slug = "anyint-asset-store"
+    _description = "fsspec location (local, memory, S3) where AnyInt assets are stored."
+    _documentation_url = "https://filesystem-spec.readthedocs.io/"  # type: ignore[assignment]
+
+    base_url: str | None = Field(
+        default=None,
+        description="fsspec URL of the store root; when empty, ANYINT_STORE or ./output.",
+    )
+    storage_options: SecretDict = Field(
+        default_factory=lambda: SecretDict({}),
+        description="Extra fsspec options (e.g. S3 client_kwargs); values are kept secret.",
+    )
+
+    # -- filesystem ---------------------------------------------------------------------------
+
+    def _fs(self) -> tuple[AbstractFileSystem, str]:
+        url = self.base_url or os.environ.get("ANYINT_STORE") or "./output"
+        options = self.storage_options.get_secret_value() if self.storage_options else {}
+        fs, root = fsspec.core.url_to_fs(url, **options)
+        return fs, root.rstrip("/")
+
+    @property
+    def root_url(self) -> str:
+        """The resolved store root as a full URL."""
+        fs, root = self._fs()
+        return fs.unstrip_protocol(root)
+
+    def path(self, key: str) -> str:
+        """The filesystem path of ``key`` (validated)."""
+        return f"{self._fs()[1]}/{check_key(key)}"
+
+    def url(self, key: str) -> str:
+        """The full URL of ``key``, e.g. ``s3://bucket/prefix/runs/1/song.mp3``."""
+        fs, root = self._fs()
+        return fs.unstrip_protocol(f"{root}/{check_key(key)}")
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` holds a complete file."""
+        fs, root = self._fs()
+        return bool(fs.exists(f"{root}/{check_key(key)}"))
+
+    def open(self, key: str, mode: str = "rb") -> IO[Any]:
+        """Open ``key`` for reading (writes go through :meth:`writer`)."""
+        if any(c in mode for c in "wax+"):
+            raise ValueError(
+                "open() is for reading; write with writer(), put_bytes() or "
+                "put_stream() so the write is atomic"
+            )
+        fs, root = self._fs()
+        return fs.open(f"{root}/{check_key(key)}", mode)  # type: ignore[no-any-return]
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys of complete files under ``prefix`` (sorted)."""
+        fs, root = self._fs()
+        base = f"{root}/{check_key(prefix)}" if prefix else root
+        if not fs.exists(base):
+            return []
+        keys = [posixpath.relpath(p, root) for p in fs.find(base)]
+        return sorted(k for k in keys if PARTIAL_MARK not in k)
+
+    # -- atomic writes ------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[IO[bytes]]:
+        """Write ``key`` atomically: to a temporary key first, renamed on success.
+
+        On any error the temporary file is removed and the final key is left untouched.
+        """
+        fs, root = self._fs()
+        final = f"{root}/{check_key(key)}"
+        tmp = f"{final}{PARTIAL_MARK}{uuid.uuid4().hex}"
+        fs.makedirs(posixpath.dirname(final), exist_ok=True)
+        handle = fs.open(tmp, "wb")
+        try:
+            yield handle
+            handle.close()
+            fs.mv(tmp, final)
+        except BaseException:
+            handle.close()
+            if fs.exists(tmp):
+                fs.rm(tmp)
+            raise
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> StoredAsset:
+        """Store small content (JSON, text) atomically."""
+        with self.writer(key) as handle:
+            handle.write(data)
+        return self._stored(key, len(data), hashlib.sha256(data).hexdigest(), content_type)
+
+    def put_json(self, key: str, value: Any) -> StoredAsset:
+        """Store a JSON document atomically."""
+        data = json.dumps(value, indent=2, sort_keys=True, default=str).encode()
+        return self.put_bytes(key, data, "application/json")
+
+    def read_json(self, key: str) -> Any:
+        """Read a JSON document."""
+        with self.open(key) as handle:
+            return json.loads(handle.read())
+
+    async def put_stream(
+        self, key: str, chunks: AsyncIterable[bytes], content_type: str
+    ) -> StoredAsset:
+        """Store a stream of chunks atomically, in constant memory."""
+        digest, size = hashlib.sha256(), 0
+        with self.writer(key) as handle:
+            async for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                handle.write(chunk)
+        return self._stored(key, size, digest.hexdigest(), content_type)
+
+    async def download(
+        self,
+        client: AnyIntClient,
+        url: str,
+        key: str,
+        *,
+        kind: MediaKind = "any",
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> StoredAsset:
+        """Stream ``url`` into ``key`` (atomic, size-capped, type-checked, checksummed)."""
+        with self.writer(key) as handle:
+            result = await download(client, url, handle, kind=kind, max_bytes=max_bytes)
+        return self._stored(key, result.bytes, result.sha256, result.content_type)
+
+    def _stored(self, key: str, size: int, sha256: str, content_type: str) -> StoredAsset:
+        return StoredAsset(
+            key=check_key(key),
+            uri=self.url(key),
+            bytes=size,
+            sha256=sha256,
+            content_type=content_type,
+        )
