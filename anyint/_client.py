@@ -369,7 +369,7 @@ class AnyIntClient:
                         continue
                 raise error from exc
             try:
-                status_error = _status_error(response, ok_code)
+                status_error = status_error_of(response, ok_code)
                 if status_error is None:
                     log.debug("%s %s -> %s", method, path, response.status_code)
                     yield response
@@ -413,7 +413,7 @@ class AnyIntClient:
         )
 
 
-def _status_error(response: httpx.Response, ok_code: int | None) -> APIStatusError | None:
+def status_error_of(response: httpx.Response, ok_code: int | None) -> APIStatusError | None:
     """Turn an error HTTP status, or a 2xx body with an error ``code``, into an exception."""
     http_status = response.status_code
     if http_status < 400 and ok_code is None:

@@ -11,7 +11,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ._exceptions import DownloadError, make_status_error
+from ._client import status_error_of
+from ._exceptions import DownloadError
 
 if TYPE_CHECKING:
     from ._client import AnyIntClient
@@ -134,11 +135,11 @@ async def download(
                 continue
             if response.status_code >= 400:
                 await response.aread()
-                raise make_status_error(
-                    f"asset download failed with HTTP {response.status_code}",
-                    status_code=response.status_code,
-                    request=request,
-                )
+                error = status_error_of(response, None)
+                assert error is not None
+                error.message = f"asset download failed: {error.message}"
+                error.args = (error.message,)
+                raise error
             return await _consume(response, url, sink, kind, max_bytes, chunk_size)
         finally:
             await response.aclose()

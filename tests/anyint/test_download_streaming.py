@@ -179,6 +179,7 @@ async def test_expired_url_raises_status_error(make_client: MakeClient, status: 
     with pytest.raises(anyint.APIStatusError) as info:
         await download(client, "https://cdn.test/a", Sink())
     assert info.value.status_code == status
+    assert "expired" in info.value.message  # the host's own words reach the caller
 
 
 @pytest.mark.parametrize(
