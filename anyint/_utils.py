@@ -11,7 +11,7 @@ __all__ = ["CALLBACK_FIELDS", "SECRET_FIELDS", "canonical_json", "redact", "requ
 
 #: Body fields that name where results are delivered, not what is asked for. They are left out of
 #: request digests so the same request sent with a different callback URL is the same request.
-CALLBACK_FIELDS = frozenset({"callBackUrl", "callback_url", "callbackUrl"})
+CALLBACK_FIELDS = frozenset({"callBackUrl", "callback_url", "callbackUrl", "call_back_url"})
 
 #: Field names that may hold credentials and are removed from anything we store or log.
 SECRET_FIELDS = frozenset(

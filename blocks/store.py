@@ -116,6 +116,17 @@ class AssetStore(Block):
         fs, root = self._fs()
         return fs.unstrip_protocol(root)
 
+    def _fresh(self, key: str) -> tuple[AbstractFileSystem, str]:
+        """The filesystem and path of ``key``, with fsspec's cached listing of it dropped.
+
+        s3fs caches directory listings per filesystem instance; another process (the callback
+        receiver) writing a key would otherwise stay invisible to a long-lived reader.
+        """
+        fs, root = self._fs()
+        path = f"{root}/{check_key(key)}"
+        fs.invalidate_cache(path)
+        return fs, path
+
     def path(self, key: str) -> str:
         """The filesystem path of ``key`` (validated)."""
         return f"{self._fs()[1]}/{check_key(key)}"
@@ -126,9 +137,9 @@ class AssetStore(Block):
         return fs.unstrip_protocol(f"{root}/{check_key(key)}")
 
     def exists(self, key: str) -> bool:
-        """Whether ``key`` holds a complete file."""
-        fs, root = self._fs()
-        return bool(fs.exists(f"{root}/{check_key(key)}"))
+        """Whether ``key`` holds a complete file (asked afresh: see :meth:`_fresh`)."""
+        fs, path = self._fresh(key)
+        return bool(fs.exists(path))
 
     def open(self, key: str, mode: str = "rb") -> IO[Any]:
         """Open ``key`` for reading (writes go through :meth:`writer`)."""
@@ -140,10 +151,18 @@ class AssetStore(Block):
         fs, root = self._fs()
         return fs.open(f"{root}/{check_key(key)}", mode)  # type: ignore[no-any-return]
 
+    def remove(self, key: str) -> None:
+        """Delete ``key`` if it exists."""
+        fs, root = self._fs()
+        path = f"{root}/{check_key(key)}"
+        if fs.exists(path):
+            fs.rm(path)
+
     def list(self, prefix: str = "") -> list[str]:
-        """Keys of complete files under ``prefix`` (sorted)."""
+        """Keys of complete files under ``prefix`` (sorted, asked afresh)."""
         fs, root = self._fs()
         base = f"{root}/{check_key(prefix)}" if prefix else root
+        fs.invalidate_cache(base)
         if not fs.exists(base):
             return []
         keys = [posixpath.relpath(p, root) for p in fs.find(base)]

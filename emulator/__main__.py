@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 import uvicorn
 
@@ -17,6 +18,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timing", choices=["fast", "realistic"], default="realistic")
     parser.add_argument("--no-control", action="store_true", help="disable /_emulator/*")
     args = parser.parse_args(argv)
+    # httpx logs every request URL at INFO, and callback URLs carry the receiver's secret token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(control=not args.no_control, timing=args.timing)
     print(f"AnyInt emulator listening on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off")

@@ -1,11 +1,33 @@
-"""Shared fixtures: a clean environment for every test."""
+"""Shared fixtures: a clean environment for every test, and an isolated Prefect home.
+
+Prefect settings are read when Prefect is first imported, so the isolated home is set here, at
+conftest import, before any test module imports Prefect.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import tempfile
 
+# One throwaway Prefect home per test session: its database, result storage (the submit cache)
+# and profiles never mix with a developer's ~/.prefect or with an earlier session.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="anyint-prefect-home-")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
 import pytest
+from fsspec.implementations.memory import MemoryFileSystem
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.testing.utilities import prefect_test_harness
+
+from blocks import AnyIntCredentials, AssetStore
+from emulator.app import EmulatorApp, create_app
+from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport
+from tasks import Gateway, use_gateway
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +37,48 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith(("ANYINT_", "AWS_")):
             monkeypatch.delenv(name)
     yield
+
+
+#: A recognisable fake key: the secrets tests look for it everywhere it must not be.
+CANARY_KEY = "sk-canary-7f3a9c2e41d0b8a6"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One Prefect server (temporary SQLite) for the whole session."""
+    # The flow heartbeat thread costs ~1 s per flow run; tests don't need it.
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):  # type: ignore[dict-item]
+        with prefect_test_harness(server_startup_timeout=90):
+            yield
+
+
+@pytest.fixture
+def emulator() -> EmulatorApp:
+    """A fresh in-process emulated gateway."""
+    return create_app()
+
+
+@pytest.fixture
+def gateway(emulator: EmulatorApp, prefect_harness: None) -> Iterator[Gateway]:
+    """Tasks and flows in this test talk to ``emulator`` and store into a fresh memory store."""
+    store = AssetStore(base_url=f"memory://test-{uuid.uuid4().hex[:12]}")
+    creds = AnyIntCredentials(api_key=CANARY_KEY, base_url=IN_PROCESS_BASE_URL)
+    gw = Gateway(credentials=creds, store=store, transport=EmulatorTransport(emulator))
+    with use_gateway(gw):
+        yield gw
+    MemoryFileSystem.store.clear()
+
+
+@pytest.fixture
+async def control(emulator: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
+    """The emulator's control plane (``/_emulator/...``)."""
+    async with httpx.AsyncClient(
+        transport=EmulatorTransport(emulator), base_url=IN_PROCESS_BASE_URL
+    ) as client:
+        yield client
+
+
+async def created_task_ids(control: httpx.AsyncClient) -> list[str]:
+    """Ids of every task the emulator created, from its call log."""
+    calls = (await control.get("/_emulator/calls")).json()["calls"]
+    return [c["created_task_id"] for c in calls if c["created_task_id"]]

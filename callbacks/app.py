@@ -1,0 +1,430 @@
+"""The callback receiver: a small FastAPI app the gateway POSTs task callbacks to.
+
+``POST /callbacks/{token}/{family}`` (family: ``suno``, ``dashscope``, ``kling``, ``videos``)
+stores each callback once in the inbox (:mod:`callbacks.inbox`) and, when a Prefect API is
+configured, emits an ``anyint.callback.<phase>`` event that automations can trigger on.
+
+The secret token in the path is the only authentication the gateway offers (music callbacks are
+not signed, contract §11.7). A wrong or missing token gets the same 404 as a path that does not
+exist, so a scanner learns nothing; the token is never logged (:class:`TokenMaskFilter` masks it
+in uvicorn's access log) and never echoed in a response.
+
+Statuses: 200 stored or duplicate; 400 malformed JSON or an invalid task id; 404 wrong token or
+unknown family; 405 another method; 413 body over ``max_body``; 422 valid JSON of no known
+shape; 503 the store failed (the gateway retries 5xx, so the callback is not lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from anyint.types.suno_callbacks import parse_callback
+from blocks.store import AssetStore
+
+from .inbox import (
+    CALLBACK_TOKEN_ENV,
+    FAMILIES,
+    TERMINAL_PHASES,
+    check_phase,
+    check_task_id,
+    check_token,
+    inbox_key,
+    write_record,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "CallbackInfo",
+    "TokenMaskFilter",
+    "build_event",
+    "create_callback_app",
+    "identify_callback",
+    "install_token_filter",
+    "mask_callback_tokens",
+]
+
+logger = logging.getLogger("callbacks")
+
+#: Default cap on a callback body. Real callbacks carry URLs, not media: a few KiB.
+DEFAULT_MAX_BODY = 1 << 20
+# Deeper JSON is no callback; the cap also keeps json.dumps (recursive) from overflowing later.
+_MAX_DEPTH = 64
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_SUCCESS = frozenset({"succeed", "succeeded", "success", "successful", "completed", "complete"})
+_FAILURE = frozenset({"failed", "fail", "failure", "error", "canceled", "cancelled", "expired"})
+_TOKEN_SEGMENT = re.compile(r"(/callbacks/)[^/\s?#\"']+")
+_EVENT_NAMESPACE = uuid.UUID("5b0e3c39-43a4-4f0e-9d55-2f2b6a1f9a10")
+
+
+class CallbackInfo(NamedTuple):
+    """What a callback body says: which task, and which phase of it."""
+
+    task_id: object
+    phase: str
+
+
+class _Reject(Exception):
+    """An answer other than 200, with a message safe to return (never the token)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+# -- body → (task id, phase) -----------------------------------------------------------------------
+
+
+def identify_callback(family: str, body: Any) -> CallbackInfo:
+    """Find the task id and phase of a callback body.
+
+    Suno bodies go through :func:`~anyint.types.suno_callbacks.parse_callback` (both wrappers,
+    every task type); the phase is its ``callbackType`` (``text``, ``first``, ``complete``,
+    ``error``). Other families send a task object: the id is ``task_id``/``taskId`` (top level,
+    under ``output`` as DashScope does, or under ``data`` as Kling's wrapper does), else ``id``;
+    the status is ``task_status``/``taskStatus``/``status`` (or an event ``type`` such as
+    ``video.completed``). A successful terminal status becomes ``complete``, a failed one
+    ``error``, anything else the status lower-cased (``running``, ``in_progress``...).
+
+    Args:
+        family: ``suno``, ``dashscope``, ``kling`` or ``videos``.
+        body: The decoded JSON body.
+
+    Returns:
+        The task id as found (validate it with :func:`~callbacks.inbox.check_task_id`) and the
+        phase (validate with :func:`~callbacks.inbox.check_phase`).
+
+    Raises:
+        ValueError: Not a callback of a known shape (not an object, no task id, no status).
+    """
+    if family == "suno":
+        callback = parse_callback(body)
+        return CallbackInfo(callback.task_id, callback.callback_type)
+    if not isinstance(body, Mapping):
+        raise ValueError(f"a {family} callback must be a JSON object")
+    nested = [body[k] for k in ("output", "data") if isinstance(body.get(k), Mapping)]
+    containers: list[Mapping[str, Any]] = [body, *nested]
+    task_id = _first_in(containers, "task_id", "taskId")
+    holder = next((c for c in containers if _first(c, "task_id", "taskId") is not None), None)
+    if task_id is None:
+        # Nested `id` first: in an event envelope the top-level `id` is the event's, not the task's.
+        holder = next((c for c in (*nested, body) if c.get("id") is not None), None)
+        task_id = holder.get("id") if holder is not None else None
+    if task_id is None:
+        raise ValueError(f"not a {family} callback: no task_id, taskId or id")
+    ordered = [holder, *(c for c in containers if c is not holder)] if holder else containers
+    status = _first_in(ordered, "task_status", "taskStatus", "status")
+    if status is None and isinstance(body.get("type"), str):
+        status = body["type"].rsplit(".", 1)[-1]  # OpenAI-style event: "video.completed"
+    if not isinstance(status, str) or not status.strip():
+        raise ValueError(f"not a {family} callback: no task_status or status")
+    value = status.strip().lower()
+    phase = "complete" if value in _SUCCESS else "error" if value in _FAILURE else value
+    return CallbackInfo(task_id, phase)
+
+
+def _first(mapping: Mapping[str, Any], *keys: str) -> Any:
+    return next((mapping[k] for k in keys if mapping.get(k) is not None), None)
+
+
+def _first_in(containers: list[Mapping[str, Any]], *keys: str) -> Any:
+    return next((v for c in containers if (v := _first(c, *keys)) is not None), None)
+
+
+def _too_deep(value: Any) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _decode_body(data: bytes) -> Any:
+    """Decode a callback body strictly (no NaN/Infinity, bounded depth).
+
+    Raises:
+        _Reject: 400 with a short reason.
+    """
+    try:
+        value = json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise _Reject(400, "body is not valid JSON") from None
+    if _too_deep(value):
+        raise _Reject(400, f"JSON nested deeper than {_MAX_DEPTH} levels")
+    return value
+
+
+# -- events ----------------------------------------------------------------------------------------
+
+
+def build_event(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for ``prefect.events.emit_event`` announcing one stored callback.
+
+    The payload carries identifiers only, never the body (it may hold private output URLs) nor
+    the token. The event id is derived from (family, task, phase), so two receivers racing on
+    the same callback emit the same id and Prefect's server keeps one.
+
+    Args:
+        record: An inbox record (``task_id``, ``family``, ``phase``, ``received_at``).
+
+    Returns:
+        ``event``, ``resource``, ``payload``, ``id`` and ``occurred``.
+    """
+    task_id, family, phase = record["task_id"], record["family"], record["phase"]
+    received_at = datetime.fromisoformat(record["received_at"])
+    return {
+        "event": f"anyint.callback.{phase}",
+        "resource": {"prefect.resource.id": f"anyint.task.{task_id}", "anyint.family": family},
+        "payload": {
+            "task_id": task_id,
+            "family": family,
+            "phase": phase,
+            "terminal": phase in TERMINAL_PHASES,
+            "inbox_key": inbox_key(task_id, phase),
+            "received_at": record["received_at"],
+        },
+        "id": uuid.uuid5(_EVENT_NAMESPACE, f"{family}/{task_id}/{phase}"),
+        "occurred": received_at,
+    }
+
+
+def _emit_sync(kwargs: dict[str, Any]) -> None:
+    try:
+        from prefect.events import emit_event
+
+        emit_event(**kwargs)
+    except Exception:
+        # Events are a convenience on top of the inbox (wait tasks poll it anyway): never fail
+        # the callback for them.
+        logger.exception("could not emit Prefect event %s", kwargs.get("event"))
+
+
+def _prefect_api_configured() -> bool:
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
+
+
+# -- logging ---------------------------------------------------------------------------------------
+
+
+def mask_callback_tokens(text: str) -> str:
+    """Replace the path segment after ``/callbacks/`` with ``***``."""
+    return _TOKEN_SEGMENT.sub(r"\1***", text)
+
+
+class TokenMaskFilter(logging.Filter):
+    """Mask callback tokens in log records (uvicorn's access log prints every path)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_callback_tokens(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_mask_arg(a) for a in record.args)
+        return True
+
+
+def _mask_arg(arg: object) -> object:
+    if isinstance(arg, int | float | bool) or arg is None:
+        return arg  # keep numbers numbers: the format may say %d
+    text = str(arg)  # httpx logs an httpx.URL object, not a str
+    return mask_callback_tokens(text) if "/callbacks/" in text else arg
+
+
+def install_token_filter(*names: str) -> None:
+    """Add :class:`TokenMaskFilter` to the named loggers, once each.
+
+    By default uvicorn's loggers and httpx's (which logs every request URL at INFO, e.g. when an
+    in-process emulator delivers callbacks).
+    """
+    for name in names or ("uvicorn.access", "uvicorn.error", "uvicorn", "httpx"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, TokenMaskFilter) for f in target.filters):
+            target.addFilter(TokenMaskFilter())
+
+
+# -- the app ---------------------------------------------------------------------------------------
+
+
+class _Receiver:
+    """State behind the routes: store, token, limits and in-flight event emissions."""
+
+    def __init__(self, store: AssetStore, token: str, max_body: int, emit_events: bool) -> None:
+        self.store = store
+        self._token = token.encode()
+        self.max_body = max_body
+        self.emit_events = emit_events
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def token_ok(self, given: str) -> bool:
+        # Bytes, not str: compare_digest refuses non-ASCII str, and a path can carry any.
+        return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._token)
+
+    async def read_body(self, request: Request) -> bytes:
+        length = request.headers.getlist("content-length")
+        if length:
+            if len(set(length)) != 1 or not length[0].strip().isdigit():
+                raise _Reject(400, "invalid Content-Length")
+            if int(length[0]) > self.max_body:
+                raise _Reject(413, f"body larger than {self.max_body} bytes")
+        data = bytearray()
+        # Chunked uploads have no Content-Length: stop at the cap instead of reading it all.
+        try:
+            async for chunk in request.stream():
+                data += chunk
+                if len(data) > self.max_body:
+                    raise _Reject(413, f"body larger than {self.max_body} bytes")
+        except ClientDisconnect:
+            raise _Reject(400, "client disconnected before the body was complete") from None
+        return bytes(data)
+
+    async def handle(self, request: Request, family: str) -> dict[str, Any]:
+        if family not in FAMILIES:
+            raise _Reject(404, "unknown callback family")
+        if request.method != "POST":
+            raise _Reject(405, "use POST")
+        body = _decode_body(await self.read_body(request))
+        try:
+            task_id, phase = identify_callback(family, body)
+        except (ValueError, TypeError) as exc:
+            raise _Reject(422, _short(exc)) from None
+        try:
+            task_id = check_task_id(task_id)
+        except ValueError as exc:
+            raise _Reject(400, str(exc)) from None
+        try:
+            phase = check_phase(phase)
+        except ValueError as exc:
+            raise _Reject(422, f"unsupported status: {exc}") from None
+        try:
+            written, record = await run_in_threadpool(
+                write_record, self.store, task_id, family, phase, body
+            )
+        except Exception:
+            logger.exception("inbox write failed for %s task %s (%s)", family, task_id, phase)
+            raise _Reject(503, "inbox unavailable; retry later") from None
+        logger.info(
+            "callback %s task %s phase %s%s", family, task_id, phase, "" if written else " (dup)"
+        )
+        if written and self.emit_events:
+            self._emit(record)
+        return {"ok": True, "duplicate": not written, "task_id": task_id, "phase": phase}
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        try:
+            kwargs = build_event(record)
+        except Exception:
+            logger.exception("could not build Prefect event for task %s", record.get("task_id"))
+            return
+        task = asyncio.get_running_loop().create_task(run_in_threadpool(_emit_sync, kwargs))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self, wait_seconds: float = 10.0) -> None:
+        """Wait for in-flight event emissions (tests, shutdown)."""
+        if self._pending:
+            await asyncio.wait(list(self._pending), timeout=wait_seconds)
+
+
+def _short(exc: Exception) -> str:
+    # pydantic errors are long; the first line says what was wrong.
+    return str(exc).splitlines()[0][:300]
+
+
+def create_callback_app(
+    store: AssetStore | None = None,
+    *,
+    token: str | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    emit_events: bool | None = None,
+) -> FastAPI:
+    """Build the receiver app.
+
+    Args:
+        store: Where the inbox lives; ``AssetStore()`` (``ANYINT_STORE`` or ``./output``) when
+            omitted. Wait tasks must read the same store.
+        token: Secret path segment; ``ANYINT_CALLBACK_TOKEN`` when omitted (read now, not at
+            import).
+        max_body: Largest accepted body in bytes (413 above it).
+        emit_events: Emit ``anyint.callback.<phase>`` Prefect events. None: only when a Prefect
+            API URL is configured (``PREFECT_API_URL``); without one, emitting would start an
+            ephemeral server inside the receiver.
+
+    Returns:
+        The FastAPI app; ``app.state.receiver.drain()`` awaits pending event emissions.
+
+    Raises:
+        ValueError: No token configured, or a malformed one (the message never repeats it).
+
+    Example:
+        ```python
+        import uvicorn
+        from callbacks import create_callback_app
+
+        uvicorn.run(create_callback_app(), host="0.0.0.0", port=8788)  # or: python -m callbacks
+        ```
+    """
+    resolved = token if token is not None else os.environ.get(CALLBACK_TOKEN_ENV, "")
+    if not resolved:
+        raise ValueError(
+            f"no callback token configured: pass token= or set {CALLBACK_TOKEN_ENV} "
+            "(a receiver without one would accept callbacks from anyone)"
+        )
+    check_token(resolved)
+    if max_body < 1:
+        raise ValueError("max_body must be positive")
+    if emit_events is None:
+        emit_events = _prefect_api_configured()
+    receiver = _Receiver(store or AssetStore(), resolved, max_body, emit_events)
+    # The paths carry the token: mask it wherever uvicorn may log them, however the app is run.
+    install_token_filter()
+
+    app = FastAPI(
+        title="AnyInt callback receiver",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # nothing to advertise to strangers
+        # A slash redirect would answer a wrong token differently from an unknown path.
+        redirect_slashes=False,
+    )
+    app.state.receiver = receiver
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.api_route("/callbacks/{token}/{family}", methods=_METHODS, include_in_schema=False)
+    async def receive(request: Request, token: str, family: str) -> JSONResponse:
+        # The token first, before anything else that could tell a stranger this path exists.
+        if not receiver.token_ok(token):
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        try:
+            return JSONResponse(await receiver.handle(request, family))
+        except _Reject as exc:
+            headers = {"Allow": "POST"} if exc.status == 405 else None
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+    return app

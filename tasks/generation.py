@@ -1,0 +1,95 @@
+"""Sync generation routes: Gemini image output (plain or streamed) and DashScope images."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from anyint import APIResponseValidationError
+
+from ._gateway import current_gateway
+from ._policy import RETRY_DELAYS, retry_if_retryable
+from ._sync import store_bytes, store_url
+from .assets import AssetRecord
+
+__all__ = ["dashscope_image", "gemini_image"]
+
+_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+#: Partial text from a stream is logged at most this often.
+LOG_EVERY_SECONDS = 0.5
+
+
+@task(
+    name="gemini-image",
+    task_run_name="gemini image ({model})",
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_if_retryable,
+)
+async def gemini_image(
+    prompt: str, model: str, stream: bool = False, aspect_ratio: str | None = None
+) -> list[AssetRecord]:
+    """Generate image(s) on the Gemini-compatible route and store them.
+
+    With ``stream=True`` the SSE route is used and partial text is logged as it arrives.
+    """
+    logger = get_run_logger()
+    config: dict[str, Any] = {"responseModalities": ["TEXT", "IMAGE"]}
+    if aspect_ratio:
+        config["imageConfig"] = {"aspectRatio": aspect_ratio}
+    body = {"contents": [{"role": "user", "parts": [{"text": prompt}]}], "generationConfig": config}
+    last = [0.0]
+    text: list[str] = []
+
+    def on_text(delta: str) -> None:
+        text.append(delta)
+        if time.monotonic() - last[0] >= LOG_EVERY_SECONDS:
+            last[0] = time.monotonic()
+            logger.info("partial text: %s", "".join(text)[-200:])
+
+    async with current_gateway().client() as client:
+        if stream:
+            reply = await client.gemini.stream_final(model, body, on_text=on_text)
+        else:
+            reply = await client.gemini.generate_content(model, body)
+    images = reply.images
+    if not images:
+        raise APIResponseValidationError(f"{model} answered without an image: {reply.text[:200]!r}")
+    usage = reply.usage_metadata.model_dump() if reply.usage_metadata else None
+    items = [
+        (f"image-{i}.{_EXT.get(img.mime_type, 'bin')}", img.data, img.mime_type)
+        for i, img in enumerate(images, start=1)
+    ]
+    return store_bytes("gemini.generateContent", model, body, items, "image", usage)
+
+
+@task(
+    name="dashscope-image",
+    task_run_name="dashscope image ({model})",
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_if_retryable,
+)
+async def dashscope_image(
+    prompt: str, model: str, size: str | None = None, negative_prompt: str | None = None
+) -> list[AssetRecord]:
+    """Generate image(s) on DashScope's sync route and copy them into the store."""
+    parameters: dict[str, Any] = {}
+    if size:
+        parameters["size"] = size
+    if negative_prompt:
+        parameters["negative_prompt"] = negative_prompt
+    body: dict[str, Any] = {
+        "model": model,
+        "input": {"messages": [{"role": "user", "content": [{"text": prompt}]}]},
+        "parameters": parameters,
+    }
+    async with current_gateway().client() as client:
+        reply = await client.dashscope.generate_image(**body)
+        usage = reply.usage.model_dump() if reply.usage is not None else None
+        items = [(f"image-{i}.png", url) for i, url in enumerate(reply.image_urls, start=1)]
+        return await store_url(
+            client, "dashscope.multimodal-generation", model, body, items, "image", usage
+        )

@@ -1,0 +1,76 @@
+"""Sync-route tasks against the emulator: understanding, Gemini and DashScope images."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from prefect import flow
+
+from tasks import Gateway
+from tasks.generation import dashscope_image, gemini_image
+from tasks.images import load_image
+from tasks.understanding import describe_images
+from tests.conftest import created_task_ids
+
+
+def png_bytes(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("route", ["anthropic", "gemini"])
+async def test_describe_inline_image(gateway: Gateway, route: str) -> None:
+    data_url = "data:image/png;base64," + base64.b64encode(png_bytes((220, 20, 20))).decode()
+    model = "claude-sonnet-4-6" if route == "anthropic" else "gemini-2.0-flash"
+
+    @flow
+    async def describe() -> str:
+        return (await describe_images([data_url], "What is this?", model, route)).answer
+
+    answer = await describe()
+    assert "40" in answer and "30" in answer and "red" in answer.lower()
+
+
+def test_local_paths_stay_inside_the_allowed_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
+    (tmp_path / "ok.png").write_bytes(png_bytes((0, 0, 255)))
+    (tmp_path / "notes.txt").write_text("hello")
+    assert load_image("ok.png").media_type == "image/png"
+    for bad, message in [("../etc/passwd", "outside"), ("/etc/hosts", "outside"),
+                         ("missing.png", "no such file"), ("notes.txt", "not a PNG"),
+                         ("ftp://x/y.png", "not supported"), ("data:image/png,raw", "base64")]:
+        with pytest.raises(ValueError, match=message):
+            load_image(bad)
+
+
+async def test_gemini_image_streamed_and_stored(gateway: Gateway) -> None:
+    @flow
+    async def make() -> list:
+        return await gemini_image("a lighthouse", "gemini-3.1-flash-image-preview", stream=True)
+
+    (record,) = await make()
+    with gateway.store.open(record.key) as handle:
+        image = Image.open(io.BytesIO(handle.read()))
+    assert image.format == "PNG" and record.kind == "image" and record.bytes > 0
+
+
+async def test_dashscope_image_at_requested_size(
+    gateway: Gateway, control: httpx.AsyncClient
+) -> None:
+    @flow
+    async def make() -> list:
+        return await dashscope_image("a poster", "qwen-image-plus", size="328*200")
+
+    (record,) = await make()
+    with gateway.store.open(record.key) as handle:
+        assert Image.open(io.BytesIO(handle.read())).size == (328, 200)
+    assert record.source_url and record.request and record.request["model"] == "qwen-image-plus"
+    assert await created_task_ids(control) == []  # a sync route creates no task
