@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import functools
 import hashlib
 import itertools
 import time
@@ -196,6 +197,7 @@ class Backend:
         self.timing: dict[TaskFamily, Timing] = dict(PROFILES[self.profile])
         self.asset_ttl = self.default_asset_ttl
         self.valid_keys: set[str] | None = None
+        self.callback_shape: Literal["bare", "wrapped"] = "bare"
         self.callbacks.reset()
 
     def new_id(self, prefix: str = "") -> str:
@@ -347,7 +349,7 @@ class Backend:
         for index in range(1, task.last + 1):
             # Status is derived from time; this only makes sure callbacks go out on time
             # even when nobody polls.
-            loop.call_later(step * index + 0.001, self.status, task, poll=False)
+            loop.call_later(step * index + 0.001, functools.partial(self.status, task, poll=False))
 
     def get_task(self, task_id: str) -> Task | None:
         """The task with that id, or None."""

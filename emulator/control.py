@@ -53,6 +53,9 @@ class FaultBody(_Body):
 class SettingsBody(_Body):
     asset_ttl: float | None = Field(None, gt=0)
     valid_keys: list[str] | None = None
+    callback_shape: Literal["bare", "wrapped"] | None = Field(
+        None, description="Callback body: AnyInt's bare object or the upstream {code,msg,data}."
+    )
 
 
 @router.post("/reset")
@@ -106,6 +109,8 @@ async def settings(request: Request, body: SettingsBody) -> dict[str, Any]:
         backend.asset_ttl = body.asset_ttl
     if body.valid_keys is not None:
         backend.valid_keys = set(body.valid_keys)
+    if body.callback_shape is not None:
+        backend.callback_shape = body.callback_shape
     return {"ok": True}
 
 

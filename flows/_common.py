@@ -3,9 +3,9 @@ artifacts of what was stored."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect import get_run_logger, task
 from prefect.artifacts import (
@@ -13,11 +13,21 @@ from prefect.artifacts import (
     acreate_markdown_artifact,
     acreate_table_artifact,
 )
+from pydantic import BaseModel, ValidationError
 
 from anyint.types.models import Modality, RouteFamily
 from tasks import AssetRecord, Gateway, current_gateway, load_gateway, use_gateway
 
-__all__ = ["ModelNeed", "check_models", "gateway_for", "publish_assets", "use_gateway"]
+__all__ = [
+    "ModelNeed",
+    "check_models",
+    "gateway_for",
+    "parse_parameters",
+    "publish_assets",
+    "use_gateway",
+]
+
+P = TypeVar("P", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,27 @@ async def check_models(needs: Sequence[ModelNeed]) -> None:
             raise ValueError(f"parameter {need.parameter!r}: {exc}") from None
 
 
+def parse_parameters(model: type[P], values: Mapping[str, Any]) -> P:
+    """Validate a flow's parameters with ``model``: one ``ValueError`` naming each bad parameter.
+
+    Flows using this set ``validate_parameters=False``: Prefect's own check would raise
+    ``ParameterTypeError`` (not a ``ValueError``) for the same rules, which the signature still
+    carries so the UI form and a deployment's parameter schema enforce them too.
+
+    Raises:
+        ValueError: ``parameter 'prompt': String should have at most 2000 characters`` ...
+    """
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            where = ".".join(str(part) for part in error["loc"])
+            problems.append(f"parameter {where!r}: {message}" if where else message)
+        raise ValueError("; ".join(problems)) from None
+
+
 async def gateway_for(credentials_block: str | None, store_block: str | None) -> Gateway:
     """The gateway a flow run uses: named blocks when given, else the current configuration."""
     return await load_gateway(credentials_block, store_block)
@@ -77,13 +108,25 @@ async def publish_assets(
     """
     records = list(records)
     rows: list[dict[str, Any]] = [
-        {"kind": r.kind, "file": r.key.rsplit("/", 1)[-1], "bytes": r.bytes,
-         "sha256": r.sha256[:16], "task": r.task_id or "-", "uri": r.uri}
+        {
+            "kind": r.kind,
+            "file": r.key.rsplit("/", 1)[-1],
+            "bytes": r.bytes,
+            "sha256": r.sha256[:16],
+            "task": r.task_id or "-",
+            "uri": r.uri,
+        }
         for r in records
     ]
     await acreate_table_artifact(rows, key=f"{key}-assets", description=f"{title}: stored assets")
-    lines = [f"# {title}", "", summary, "", "| kind | asset | bytes | sha256 |",
-             "|---|---|---|---|"]
+    lines = [
+        f"# {title}",
+        "",
+        summary,
+        "",
+        "| kind | asset | bytes | sha256 |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {r.kind} | {_link(r)} | {r.bytes} | `{r.sha256[:16]}` |" for r in records]
     await acreate_markdown_artifact("\n".join(lines), key=key, description=title)
     for record in records:

@@ -169,8 +169,8 @@ def seed_color(seed: int) -> NamedColor:
 def png(width: int, height: int, *, seed: int, text: str | None = None) -> bytes:
     """A real PNG picture drawn from ``seed``.
 
-    A solid background in :func:`seed_color` (always more than half of the pixels, so it is the
-    dominant colour), a gradient band along the bottom, a few seeded shapes in other palette
+    A solid background in :func:`seed_color` (more than half of the pixels at any size, so it is
+    the dominant colour), a gradient band along the bottom, a few seeded shapes in other palette
     colours and, optionally, a caption.
 
     Args:
@@ -237,13 +237,15 @@ def scene(width: int, height: int, *, seed: int, text: str | None = None) -> Ima
     draw = ImageDraw.Draw(img)
     free_h = height - band
     for _ in range(int(gen.integers(3, 7))):
-        sw = max(1, int(gen.uniform(0.06, 0.22) * width))
-        sh = max(1, int(gen.uniform(0.06, 0.22) * free_h))
-        x0 = int(gen.integers(0, width - sw + 1))
+        sw = int(gen.uniform(0.06, 0.22) * width)
+        sh = int(gen.uniform(0.06, 0.22) * free_h)
+        x0 = int(gen.integers(0, max(1, width - sw + 1)))
         y0 = int(gen.integers(0, max(1, free_h - sh + 1)))
         box = (x0, y0, x0 + sw - 1, y0 + sh - 1)
         fill = accents[int(gen.integers(len(accents)))]
         kind = int(gen.integers(3))
+        if not (sw and sh):
+            continue  # too small a picture for this shape (rounding up would break the budget)
         if kind == 0:
             draw.ellipse(box, fill=fill)
         elif kind == 1:
@@ -275,9 +277,14 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def draw_caption(img: Image.Image, text: str, ink: RGB) -> None:
-    """Write ``text`` at the top left of ``img``, shrinking (then shortening) it to fit."""
+    """Write ``text`` at the top left of ``img``, shrinking (then shortening) it to fit.
+
+    Pictures under 32 pixels a side get no caption: it could not be read, and would cover them.
+    """
     text = " ".join(text.split())[:_MAX_CAPTION]
     width, height = img.size
+    if min(width, height) < 32:
+        return
     margin = max(1, min(width, height) // 32)
     avail = width - 2 * margin
     draw = ImageDraw.Draw(img)
@@ -323,7 +330,7 @@ def describe_image(data: bytes) -> ImageFacts:
                 # DCT-domain downscale: decodes a 4096^2 JPEG at 1/8 of the cost.
                 img.draft("RGB", (_ANALYSIS_SIDE, _ANALYSIS_SIDE))
             img.load()
-            small = img
+            small: Image.Image = img
             scale = _ANALYSIS_SIDE / max(img.size)
             if scale < 1:
                 # NEAREST keeps real colours: a blending filter would invent edge colours.

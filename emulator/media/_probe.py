@@ -171,11 +171,13 @@ def _mono(frame: AudioFrame) -> NDArray[np.float32]:
     channels = len(frame.layout.channels)
     if not frame.format.is_planar:
         arr = arr.reshape(-1, channels).T  # packed: one row of interleaved samples
+    scaled: NDArray[np.float32]
     if arr.dtype.kind == "f":
         scaled = arr.astype(np.float32)
     elif arr.dtype == np.uint8:
-        scaled = (arr.astype(np.float32) - 128) / 128
+        scaled = ((arr.astype(np.float32) - 128) / 128).astype(np.float32)
     else:
         # The same scaling FFmpeg's own int -> float conversion uses (s16: / 32768).
         scaled = (arr / float(2 ** (8 * arr.dtype.itemsize - 1))).astype(np.float32)
-    return scaled[0] if channels == 1 else scaled.mean(axis=0, dtype=np.float32)
+    mono: NDArray[np.float32] = scaled[0] if channels == 1 else scaled.mean(0, dtype=np.float32)
+    return mono

@@ -42,7 +42,10 @@ async def test_full_cycle_and_rerun_creates_nothing(
     assert manifest["flow"] == "video-flow" and manifest["parameters"]["body"] == BODY
     (entry,) = manifest["assets"]
     assert (entry["sha256"], entry["uri"], entry["route"]) == (
-        asset.sha256, asset.uri, "dashscope.video-synthesis")
+        asset.sha256,
+        asset.uri,
+        "dashscope.video-synthesis",
+    )
     assert entry["request"] == BODY and entry["content_type"] == "video/mp4"
     second = await video_flow(BODY)
     assert len(await created_task_ids(control)) == 1  # the re-run paid for nothing
@@ -63,8 +66,13 @@ async def test_ambiguous_create_is_never_resent(
     gateway: Gateway, control: httpx.AsyncClient
 ) -> None:
     body = {**BODY, "input": {"prompt": "dropped"}}
-    await control.post("/_emulator/faults", json={
-        "match": "POST /dashscope/v1/services/aigc/video-generation/*", "fault": "drop_after"})
+    await control.post(
+        "/_emulator/faults",
+        json={
+            "match": "POST /dashscope/v1/services/aigc/video-generation/*",
+            "fault": "drop_after",
+        },
+    )
     with pytest.raises(SubmitInDoubtError, match="force_new=True"):
         await video_flow(body)
     assert len(await created_task_ids(control)) == 1  # created once, answer lost

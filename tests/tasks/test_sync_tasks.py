@@ -44,9 +44,14 @@ def test_local_paths_stay_inside_the_allowed_folder(
     (tmp_path / "ok.png").write_bytes(png_bytes((0, 0, 255)))
     (tmp_path / "notes.txt").write_text("hello")
     assert load_image("ok.png").media_type == "image/png"
-    for bad, message in [("../etc/passwd", "outside"), ("/etc/hosts", "outside"),
-                         ("missing.png", "no such file"), ("notes.txt", "not a PNG"),
-                         ("ftp://x/y.png", "not supported"), ("data:image/png,raw", "base64")]:
+    for bad, message in [
+        ("../etc/passwd", "outside"),
+        ("/etc/hosts", "outside"),
+        ("missing.png", "no such file"),
+        ("notes.txt", "not a PNG"),
+        ("ftp://x/y.png", "not supported"),
+        ("data:image/png,raw", "base64"),
+    ]:
         with pytest.raises(ValueError, match=message):
             load_image(bad)
 

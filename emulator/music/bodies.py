@@ -1,0 +1,160 @@
+"""Request bodies of the ``/suno/*`` routes: the client's strict models, plus status mapping.
+
+The rules are the client's own (:mod:`anyint.types.suno_requests`), so the emulator accepts and
+rejects exactly what the client does. Two additions only change *how* a rejection is reported:
+
+* Length limits (per model in custom mode, 500 characters in simple mode) are checked per field
+  and reported as ``string_too_long``, which the app renders as 413 ("text too long", contract
+  §11.3) rather than the 400 a model-level rule would give.
+* ``model`` is checked against the catalogue (:func:`emulator.catalogue.check_model`) first, so
+  an unknown or non-Suno model gets the catalogue's message.
+
+AI Music has no official SDK whose extra fields we would need to tolerate, so unknown fields stay
+rejected (400).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from anyint.types.suno import (
+    MODEL_LIMITS,
+    SIMPLE_MODE_PROMPT_LIMIT,
+    AddInstrumentalParams,
+    AddVocalsParams,
+    ExtendParams,
+    GenerateParams,
+    SunoModel,
+    UploadCoverParams,
+    UploadExtendParams,
+)
+
+from ..catalogue import check_model
+from ..errors import EmulatorError
+
+__all__ = [
+    "AddInstrumentalBody",
+    "AddVocalsBody",
+    "ExtendBody",
+    "GenerateBody",
+    "UploadCoverBody",
+    "UploadExtendBody",
+]
+
+# add-vocals / add-instrumental default to V4_5PLUS, whose limits V5 shares.
+_OVERLAY_LIMITS = MODEL_LIMITS[SunoModel.V4_5PLUS]
+
+
+def _catalogue_model(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            check_model(value, "suno", output="audio")
+        except EmulatorError as exc:
+            raise PydanticCustomError(
+                "model_not_found", "{detail}", {"detail": exc.message}
+            ) from None
+    return value
+
+
+def _too_long(value: str | None, limit: int, where: str) -> None:
+    if value is not None and len(value) > limit:
+        raise PydanticCustomError(
+            "string_too_long",
+            "{detail}",
+            {"detail": f"{len(value)} characters; {where} allows at most {limit}"},
+        )
+
+
+def _model_limit(value: str | None, info: ValidationInfo) -> None:
+    model = info.data.get("model")
+    if isinstance(model, SunoModel) and info.field_name:
+        limit = getattr(MODEL_LIMITS[model], info.field_name)
+        _too_long(value, limit, f"model {model.value}")
+
+
+class GenerateBody(GenerateParams):
+    """``POST /suno/generate``."""
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _check_catalogue(cls, value: Any) -> Any:
+        return _catalogue_model(value)
+
+    @field_validator("prompt", "style", "title")
+    @classmethod
+    def _check_length(cls, value: str | None, info: ValidationInfo) -> str | None:
+        custom = info.data.get("custom_mode")
+        if custom is False and info.field_name == "prompt":
+            _too_long(value, SIMPLE_MODE_PROMPT_LIMIT, "simple mode (customMode: false)")
+        elif custom is True:
+            _model_limit(value, info)
+        return value
+
+
+class UploadCoverBody(UploadCoverParams, GenerateBody):
+    """``POST /suno/upload-cover`` (the generate rules plus ``uploadUrl``)."""
+
+
+class ExtendBody(ExtendParams):
+    """``POST /suno/extend`` (limits apply whatever ``defaultParamFlag`` says, as in the client)."""
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _check_catalogue(cls, value: Any) -> Any:
+        return _catalogue_model(value)
+
+    @field_validator("prompt", "style", "title")
+    @classmethod
+    def _check_length(cls, value: str | None, info: ValidationInfo) -> str | None:
+        _model_limit(value, info)
+        return value
+
+
+class UploadExtendBody(UploadExtendParams):
+    """``POST /suno/upload-extend``."""
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _check_catalogue(cls, value: Any) -> Any:
+        return _catalogue_model(value)
+
+    @field_validator("prompt", "style", "title")
+    @classmethod
+    def _check_length(cls, value: str | None, info: ValidationInfo) -> str | None:
+        _model_limit(value, info)
+        return value
+
+
+class AddVocalsBody(AddVocalsParams):
+    """``POST /suno/add-vocals``."""
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _check_catalogue(cls, value: Any) -> Any:
+        return _catalogue_model(value)
+
+    @field_validator("prompt", "style", "title")
+    @classmethod
+    def _check_length(cls, value: str, info: ValidationInfo) -> str:
+        limit = getattr(_OVERLAY_LIMITS, info.field_name or "prompt")
+        _too_long(value, limit, "add-vocals")
+        return value
+
+
+class AddInstrumentalBody(AddInstrumentalParams):
+    """``POST /suno/add-instrumental`` (``tags`` is the style text: the style limit applies)."""
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _check_catalogue(cls, value: Any) -> Any:
+        return _catalogue_model(value)
+
+    @field_validator("title", "tags")
+    @classmethod
+    def _check_length(cls, value: str, info: ValidationInfo) -> str:
+        limit = _OVERLAY_LIMITS.title if info.field_name == "title" else _OVERLAY_LIMITS.style
+        _too_long(value, limit, "add-instrumental")
+        return value
