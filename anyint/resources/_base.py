@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -13,7 +14,7 @@ from .._exceptions import APIResponseValidationError
 if TYPE_CHECKING:
     from .._client import AnyIntClient
 
-__all__ = ["Resource", "parse_response", "require_id"]
+__all__ = ["Resource", "build_params", "parse_response", "require_id"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -54,3 +55,39 @@ def require_id(name: str, value: str) -> str:
     if any(c in value for c in "/?#") or value in (".", ".."):
         raise ValueError(f"{name} must not contain '/', '?', '#' or be '.'/'..', got {value!r}")
     return value
+
+
+def _aliased(model: type[BaseModel], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` keyed by wire name, so Python-name and wire-name keys merge as one field."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        info = model.model_fields.get(key)
+        out[info.alias if info is not None and info.alias else key] = value
+    return out
+
+
+def build_params(
+    model: type[M], params: M | Mapping[str, Any] | None, fields: Mapping[str, Any]
+) -> M:
+    """Validate a request body before any I/O.
+
+    The body may come as a params object, a mapping, keyword fields, or a params object or
+    mapping plus keyword fields (keywords win). A params object is validated again: one built
+    with ``model_construct()`` or mutated after creation would otherwise skip the rules.
+
+    Raises:
+        TypeError: ``params`` is neither a ``model`` nor a mapping.
+        pydantic.ValidationError: A field breaks a documented rule (nothing is sent).
+    """
+    if params is None:
+        base: dict[str, Any] = {}
+    elif isinstance(params, model):
+        # warnings=False: such an instance may hold raw values; validation reports them instead.
+        base = params.model_dump(by_alias=True, exclude_unset=True, warnings=False)
+    elif isinstance(params, Mapping):
+        base = _aliased(model, params)
+    else:
+        raise TypeError(
+            f"params must be a {model.__name__} or a mapping, got {type(params).__name__}"
+        )
+    return model.model_validate({**base, **_aliased(model, fields)})

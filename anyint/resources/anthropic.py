@@ -28,7 +28,7 @@ from ..types.anthropic import (
     MessageTokensCount,
     TextDelta,
 )
-from ._base import Resource, parse_response
+from ._base import Resource, build_params, parse_response
 
 __all__ = ["Anthropic"]
 
@@ -52,14 +52,6 @@ _KNOWN_EVENTS = frozenset(
 
 #: A request given as the model or as a plain dict of its fields.
 CreateParams = MessageCreateParams | Mapping[str, Any]
-
-
-def _params(params: CreateParams | None, kwargs: dict[str, Any]) -> MessageCreateParams:
-    if params is not None and kwargs:
-        raise ValueError("pass either params or keyword fields, not both")
-    if isinstance(params, MessageCreateParams):
-        return params
-    return MessageCreateParams.model_validate(params if params is not None else kwargs)
 
 
 class Anthropic(Resource):
@@ -88,7 +80,7 @@ class Anthropic(Resource):
             ValueError: ``stream=True`` was set (use :meth:`stream` or :meth:`stream_final`).
             APIStatusError: The gateway refused the call.
         """
-        body = _params(params, kwargs)
+        body = build_params(MessageCreateParams, params, kwargs)
         if body.stream:
             raise ValueError("stream=True: use stream() or stream_final() for a streamed reply")
         response = await self._client.request(
@@ -137,7 +129,11 @@ class Anthropic(Resource):
             pydantic.ValidationError: The request breaks a documented rule (nothing is sent).
             APIStatusError: While iterating: an error status, or a mid-stream ``error`` event.
         """
-        body = _params(params, kwargs).model_copy(update={"stream": True}).to_body()
+        body = (
+            build_params(MessageCreateParams, params, kwargs)
+            .model_copy(update={"stream": True})
+            .to_body()
+        )
         return self._events(body)
 
     async def _events(self, body: dict[str, Any]) -> AsyncGenerator[AnthropicStreamEvent, None]:

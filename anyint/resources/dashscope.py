@@ -15,7 +15,7 @@ from ..types.dashscope import (
     DashScopeTaskCreated,
     DashScopeVideoParams,
 )
-from ._base import Resource, parse_response, require_id
+from ._base import Resource, build_params, parse_response, require_id
 
 __all__ = ["DashScope"]
 
@@ -29,21 +29,6 @@ TASK_PATH = "/dashscope/v1/tasks/{task_id}"
 ASYNC_HEADERS = {"X-DashScope-Async": "enable"}
 
 P = TypeVar("P", bound=RequestModel)
-
-
-def _params(model: type[P], params: P | None, fields: dict[str, Any]) -> P:
-    """Validate a request from a model instance, keyword fields, or both (keywords win).
-
-    Raises:
-        pydantic.ValidationError: A field breaks a documented rule (nothing is sent).
-    """
-    if params is None:
-        return model.model_validate(fields)
-    if not isinstance(params, model):
-        raise TypeError(f"params must be a {model.__name__}, got {type(params).__name__}")
-    if not fields:
-        return params
-    return model.model_validate({**params.model_dump(exclude_unset=True), **fields})
 
 
 class DashScope(Resource):
@@ -73,7 +58,7 @@ class DashScope(Resource):
             pydantic.ValidationError: Invalid request, before any I/O.
             APIStatusError: The gateway refused it (DashScope ``{code, message}`` bodies included).
         """
-        body = _params(DashScopeImageParams, params, kwargs).to_body()
+        body = build_params(DashScopeImageParams, params, kwargs).to_body()
         response = await self._client.request("POST", IMAGE_PATH, json=body)
         return parse_response(DashScopeImageResponse, response)
 
@@ -97,7 +82,7 @@ class DashScope(Resource):
             AmbiguousSubmitError: The request may have created a task but no answer arrived.
             APIStatusError: The gateway refused it.
         """
-        body = _params(DashScopeVideoParams, params, kwargs).to_body()
+        body = build_params(DashScopeVideoParams, params, kwargs).to_body()
         response = await self._client.request(
             "POST", VIDEO_PATH, json=body, headers=ASYNC_HEADERS, creates_task=True
         )

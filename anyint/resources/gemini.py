@@ -18,7 +18,7 @@ from ..types.gemini import (
     ResponseContent,
     ResponsePart,
 )
-from ._base import Resource, parse_response, require_id
+from ._base import Resource, build_params, parse_response, require_id
 
 __all__ = ["Gemini"]
 
@@ -34,14 +34,6 @@ def _path(model: str, method: str) -> str:
 
 #: A request given as the model or as a plain dict of its fields (camelCase or snake_case).
 Params = GenerateContentParams | Mapping[str, Any]
-
-
-def _params(params: Params | None, kwargs: dict[str, Any]) -> GenerateContentParams:
-    if params is not None and kwargs:
-        raise ValueError("pass either params or keyword fields, not both")
-    if isinstance(params, GenerateContentParams):
-        return params
-    return GenerateContentParams.model_validate(params if params is not None else kwargs)
 
 
 class Gemini(Resource):
@@ -74,7 +66,7 @@ class Gemini(Resource):
             APIStatusError: The gateway refused the call.
         """
         path = _path(model, "generateContent")
-        body = _params(params, kwargs).to_body()
+        body = build_params(GenerateContentParams, params, kwargs).to_body()
         response = await self._client.request("POST", path, json=body)
         return parse_response(GenerateContentResponse, response)
 
@@ -94,7 +86,7 @@ class Gemini(Resource):
             APIStatusError: While iterating: an error status or a mid-stream error event.
         """
         path = _path(model, "streamGenerateContent")
-        body = _params(params, kwargs).to_body()
+        body = build_params(GenerateContentParams, params, kwargs).to_body()
         return self._chunks(path, body)
 
     async def _chunks(

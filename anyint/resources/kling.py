@@ -22,7 +22,7 @@ from ..types.kling import (
     KlingTaskCreated,
     KlingText2VideoParams,
 )
-from ._base import Resource, parse_response, require_id
+from ._base import Resource, build_params, parse_response, require_id
 
 __all__ = ["ROUTES", "Kling", "KlingRoute"]
 
@@ -41,17 +41,6 @@ ROUTES: dict[str, str] = {
 OK_CODE = 0
 
 P = TypeVar("P", bound=RequestModel)
-
-
-def _params(model: type[P], params: P | None, fields: dict[str, Any]) -> P:
-    """Validate a request from a model instance, keyword fields, or both (keywords win)."""
-    if params is None:
-        return model.model_validate(fields)
-    if not isinstance(params, model):
-        raise TypeError(f"params must be a {model.__name__}, got {type(params).__name__}")
-    if not fields:
-        return params
-    return model.model_validate({**params.model_dump(exclude_unset=True), **fields})
 
 
 def _route_path(route: str) -> str:
@@ -115,7 +104,7 @@ class Kling(Resource):
             AmbiguousSubmitError: The request may have created a task but no answer arrived.
             APIStatusError: An error status, or a body ``code`` other than 0.
         """
-        body = _params(KlingText2VideoParams, params, kwargs).to_body()
+        body = build_params(KlingText2VideoParams, params, kwargs).to_body()
         return await self._create("text2video", body)
 
     async def create_image2video(
@@ -135,7 +124,7 @@ class Kling(Resource):
             AmbiguousSubmitError: The request may have created a task but no answer arrived.
             APIStatusError: An error status, or a body ``code`` other than 0.
         """
-        body = _params(KlingImage2VideoParams, params, kwargs).to_body()
+        body = build_params(KlingImage2VideoParams, params, kwargs).to_body()
         return await self._create("image2video", body)
 
     async def get_text2video(self, task_id: str) -> KlingTask:
@@ -165,7 +154,7 @@ class Kling(Resource):
             AmbiguousSubmitError: The request may have created a task but no answer arrived.
             APIStatusError: An error status, or a body ``code`` other than 0.
         """
-        body = _params(KlingOmniVideoParams, params, kwargs).to_body()
+        body = build_params(KlingOmniVideoParams, params, kwargs).to_body()
         return await self._create("omni-video", body)
 
     async def get_omni_video(self, task_id: str) -> KlingTask:
@@ -189,7 +178,7 @@ class Kling(Resource):
             AmbiguousSubmitError: The request may have created a task but no answer arrived.
             APIStatusError: An error status, or a body ``code`` other than 0.
         """
-        body = _params(KlingImageParams, params, kwargs).to_body()
+        body = build_params(KlingImageParams, params, kwargs).to_body()
         return await self._create("image", body)
 
     async def get_image(self, task_id: str) -> KlingTask:
@@ -216,7 +205,7 @@ class Kling(Resource):
             AmbiguousSubmitError: The request may have created a task but no answer arrived.
             APIStatusError: An error status, or a body ``code`` other than 0.
         """
-        body = _params(KlingOmniImageParams, params, kwargs).to_body()
+        body = build_params(KlingOmniImageParams, params, kwargs).to_body()
         return await self._create("omni-image", body)
 
     async def get_omni_image(self, task_id: str) -> KlingTask:

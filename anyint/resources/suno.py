@@ -54,7 +54,7 @@ from ..types.suno import (
     WavTask,
     WavTaskResponse,
 )
-from ._base import Resource, parse_response, require_id
+from ._base import Resource, build_params, parse_response, require_id
 
 __all__ = ["Suno", "TaskKind"]
 
@@ -66,19 +66,6 @@ TaskKind = Literal["music", "lyrics", "vocal-removal", "wav", "mp4", "cover"]
 
 #: Suno's success ``code`` in the body (§11.3).
 _OK = 200
-
-
-def _build(cls: type[P], params: P | None, kwargs: dict[str, Any]) -> P:
-    """Validate the body before any I/O, from a params object or keyword fields (not both)."""
-    if params is not None:
-        if kwargs:
-            raise TypeError(f"pass either a {cls.__name__} or keyword fields, not both")
-        if not isinstance(params, cls):
-            raise TypeError(f"params must be a {cls.__name__}, got {type(params).__name__}")
-        # Re-validate: an instance built with model_construct() or mutated skips the rules.
-        # warnings=False: such an instance may hold raw values; validation reports them instead.
-        return cls.model_validate(params.model_dump(by_alias=True, warnings=False))
-    return cls.model_validate(kwargs)
 
 
 class Suno(Resource):
@@ -137,17 +124,19 @@ class Suno(Resource):
             APIStatusError: The gateway refused it (e.g. 413 text too long, 430 rate).
             AmbiguousSubmitError: It may have been created; not resent.
         """
-        return await self._create("/suno/generate", _build(GenerateParams, params, kwargs))
+        return await self._create("/suno/generate", build_params(GenerateParams, params, kwargs))
 
     async def extend(self, params: ExtendParams | None = None, **kwargs: Any) -> SunoTaskCreated:
         """``POST /suno/extend``: continue a generated track; poll with ``kind="music"``."""
-        return await self._create("/suno/extend", _build(ExtendParams, params, kwargs))
+        return await self._create("/suno/extend", build_params(ExtendParams, params, kwargs))
 
     async def generate_lyrics(
         self, params: LyricsParams | None = None, **kwargs: Any
     ) -> SunoTaskCreated:
         """``POST /suno/generate-lyrics``; poll with ``kind="lyrics"``."""
-        return await self._create("/suno/generate-lyrics", _build(LyricsParams, params, kwargs))
+        return await self._create(
+            "/suno/generate-lyrics", build_params(LyricsParams, params, kwargs)
+        )
 
     async def generate_cover_art(
         self, params: CoverArtParams | None = None, **kwargs: Any
@@ -156,61 +145,65 @@ class Suno(Resource):
 
         One cover per music task: a repeat answers 400 with the existing task id in the body.
         """
-        return await self._create("/suno/generate-cover", _build(CoverArtParams, params, kwargs))
+        return await self._create(
+            "/suno/generate-cover", build_params(CoverArtParams, params, kwargs)
+        )
 
     async def upload_cover(
         self, params: UploadCoverParams | None = None, **kwargs: Any
     ) -> SunoTaskCreated:
         """``POST /suno/upload-cover``: re-sing uploaded audio; poll with ``kind="music"``."""
-        return await self._create("/suno/upload-cover", _build(UploadCoverParams, params, kwargs))
+        return await self._create(
+            "/suno/upload-cover", build_params(UploadCoverParams, params, kwargs)
+        )
 
     async def upload_extend(
         self, params: UploadExtendParams | None = None, **kwargs: Any
     ) -> SunoTaskCreated:
         """``POST /suno/upload-extend``: continue uploaded audio; poll with ``kind="music"``."""
-        body = _build(UploadExtendParams, params, kwargs)
+        body = build_params(UploadExtendParams, params, kwargs)
         return await self._create("/suno/upload-extend", body)
 
     async def add_vocals(
         self, params: AddVocalsParams | None = None, **kwargs: Any
     ) -> SunoTaskCreated:
         """``POST /suno/add-vocals``: vocals over an instrumental; poll with ``kind="music"``."""
-        return await self._create("/suno/add-vocals", _build(AddVocalsParams, params, kwargs))
+        return await self._create("/suno/add-vocals", build_params(AddVocalsParams, params, kwargs))
 
     async def add_instrumental(
         self, params: AddInstrumentalParams | None = None, **kwargs: Any
     ) -> SunoTaskCreated:
         """``POST /suno/add-instrumental``: accompaniment under vocals; ``kind="music"``."""
-        body = _build(AddInstrumentalParams, params, kwargs)
+        body = build_params(AddInstrumentalParams, params, kwargs)
         return await self._create("/suno/add-instrumental", body)
 
     async def vocal_removal(
         self, params: VocalRemovalParams | None = None, **kwargs: Any
     ) -> SunoTaskCreated:
         """``POST /suno/vocal-removal`` (billed per call); poll with ``kind="vocal-removal"``."""
-        body = _build(VocalRemovalParams, params, kwargs)
+        body = build_params(VocalRemovalParams, params, kwargs)
         return await self._create("/suno/vocal-removal", body)
 
     async def split_stem(
         self, params: SplitStemParams | None = None, **kwargs: Any
     ) -> SunoTaskCreated:
         """``POST /suno/split-stem`` (up to 12 stems); poll with ``kind="vocal-removal"``."""
-        return await self._create("/suno/split-stem", _build(SplitStemParams, params, kwargs))
+        return await self._create("/suno/split-stem", build_params(SplitStemParams, params, kwargs))
 
     async def replace_section(
         self, params: ReplaceSectionParams | None = None, **kwargs: Any
     ) -> SunoTaskCreated:
         """``POST /suno/replace-section``: regenerate a 6-60 s window; ``kind="music"``."""
-        body = _build(ReplaceSectionParams, params, kwargs)
+        body = build_params(ReplaceSectionParams, params, kwargs)
         return await self._create("/suno/replace-section", body)
 
     async def wav_generate(self, params: WavParams | None = None, **kwargs: Any) -> SunoTaskCreated:
         """``POST /suno/wav-generate`` (a repeat answers 409); poll with ``kind="wav"``."""
-        return await self._create("/suno/wav-generate", _build(WavParams, params, kwargs))
+        return await self._create("/suno/wav-generate", build_params(WavParams, params, kwargs))
 
     async def mp4_generate(self, params: Mp4Params | None = None, **kwargs: Any) -> SunoTaskCreated:
         """``POST /suno/mp4-generate``: a music video; poll with ``kind="mp4"``."""
-        return await self._create("/suno/mp4-generate", _build(Mp4Params, params, kwargs))
+        return await self._create("/suno/mp4-generate", build_params(Mp4Params, params, kwargs))
 
     # -- synchronous routes (contract gap §17 item 15: sync upstream, assumed sync here) ---------
 
@@ -218,7 +211,7 @@ class Suno(Resource):
         self, params: TimestampedLyricsParams | None = None, **kwargs: Any
     ) -> TimestampedLyrics:
         """``POST /suno/timestamped-lyrics``: word timings of a finished track (read-only)."""
-        body = _build(TimestampedLyricsParams, params, kwargs)
+        body = build_params(TimestampedLyricsParams, params, kwargs)
         return await self._sync(
             "/suno/timestamped-lyrics", body, TimestampedLyricsResponse, creates_task=False
         )
@@ -228,14 +221,14 @@ class Suno(Resource):
 
         Billed (``creditsConsumed``), so an ambiguous failure is not resent either.
         """
-        body = _build(StyleParams, params, kwargs)
+        body = build_params(StyleParams, params, kwargs)
         return await self._sync(
             "/suno/style-generate", body, StyleResultResponse, creates_task=True
         )
 
     async def generate_persona(self, params: PersonaParams | None = None, **kwargs: Any) -> Persona:
         """``POST /suno/generate-persona``: a reusable voice (one per ``audioId``, not resent)."""
-        body = _build(PersonaParams, params, kwargs)
+        body = build_params(PersonaParams, params, kwargs)
         return await self._sync("/suno/generate-persona", body, PersonaResponse, creates_task=True)
 
     # -- query routes ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 from .._download import DEFAULT_MAX_BYTES, BinarySink, DownloadResult, download
 from .._polling import PollSchedule, wait_for_task
 from ..types.videos import VideoCreateParams, VideoObject
-from ._base import Resource, parse_response, require_id
+from ._base import Resource, build_params, parse_response, require_id
 
 __all__ = ["Videos"]
 
@@ -48,17 +48,8 @@ class Videos(Resource):
             AmbiguousSubmitError: The request may have created a job but no answer arrived.
             APIStatusError: The gateway refused it.
         """
-        if params is None:
-            params = VideoCreateParams.model_validate(kwargs)
-        elif not isinstance(params, VideoCreateParams):
-            raise TypeError(f"params must be a VideoCreateParams, got {type(params).__name__}")
-        elif kwargs:
-            params = VideoCreateParams.model_validate(
-                {**params.model_dump(exclude_unset=True), **kwargs}
-            )
-        response = await self._client.request(
-            "POST", VIDEOS_PATH, json=params.to_body(), creates_task=True
-        )
+        body = build_params(VideoCreateParams, params, kwargs).to_body()
+        response = await self._client.request("POST", VIDEOS_PATH, json=body, creates_task=True)
         return parse_response(VideoObject, response)
 
     async def retrieve(self, video_id: str) -> VideoObject:

@@ -184,9 +184,10 @@ async def test_create_refuses_stream_true_and_mixed_arguments(make_client: MakeC
     client = make_client(rec)
     with pytest.raises(ValueError, match="stream"):
         await client.anthropic.create(**request(stream=True))
-    with pytest.raises(ValueError, match="either params"):
-        await client.anthropic.create(MessageCreateParams(**request()), max_tokens=3)
     assert rec.requests == []
+    # A params object plus keyword fields: the keywords win.
+    await client.anthropic.create(MessageCreateParams(**request()), max_tokens=3)
+    assert json.loads(rec.requests[0].content)["max_tokens"] == 3
 
 
 async def test_native_error_envelope(make_client: MakeClient) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 import anyint
 from anyint import AnyIntClient
@@ -297,7 +298,7 @@ async def test_params_object_and_keywords_send_the_same_body(make_client: MakeCl
     assert sent_json(rec.requests[0]) == sent_json(rec.requests[1]) == fields
 
 
-async def test_params_and_keywords_together_are_refused(make_client: MakeClient) -> None:
+async def test_params_and_keywords_merge_keywords_winning(make_client: MakeClient) -> None:
     rec = Recorder(created())
     params = GenerateParams(
         custom_mode=False,
@@ -306,11 +307,13 @@ async def test_params_and_keywords_together_are_refused(make_client: MakeClient)
         prompt="x",
         call_back_url=CB,
     )
-    with pytest.raises(TypeError, match="not both"):
-        await make_client(rec).suno.generate(params, prompt="y")
+    await make_client(rec).suno.generate(params, prompt="y")
+    assert json.loads(rec.requests[0].content)["prompt"] == "y"
+    with pytest.raises(ValidationError):
+        await make_client(rec).suno.generate({"prompt": "y"})  # a mapping must be complete
     with pytest.raises(TypeError, match="GenerateParams"):
-        await make_client(rec).suno.generate({"prompt": "y"})  # type: ignore[arg-type]
-    assert rec.requests == []
+        await make_client(rec).suno.generate(42)  # type: ignore[arg-type]
+    assert len(rec.requests) == 1
 
 
 async def test_constructed_params_are_revalidated_before_sending(make_client: MakeClient) -> None:
