@@ -6,7 +6,7 @@ from typing import Any
 
 from anyint import AnyIntError
 
-__all__ = ["RETRY_DELAYS", "retry_if_retryable"]
+__all__ = ["RETRY_DELAYS", "RETRY_OPTIONS", "retry_if_retryable"]
 
 #: Seconds between Prefect-level retries; the client already retried transient HTTP failures.
 RETRY_DELAYS = [2.0, 10.0]
@@ -21,3 +21,11 @@ def retry_if_retryable(task: Any, task_run: Any, state: Any) -> bool:
     """
     exc = getattr(state, "data", None)
     return isinstance(exc, AnyIntError) and bool(exc.retryable)
+
+
+#: ``@task(**RETRY_OPTIONS)``: the one retry policy every gateway task uses.
+RETRY_OPTIONS: dict[str, Any] = {
+    "retries": len(RETRY_DELAYS),
+    "retry_delay_seconds": RETRY_DELAYS,
+    "retry_condition_fn": retry_if_retryable,
+}

@@ -6,8 +6,9 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from anyint import AnyIntClient
+from anyint import AnyIntClient, MediaKind
 from anyint._utils import canonical_json
+from blocks import StoredAsset
 
 from ._gateway import current_gateway
 from .assets import AssetRecord, clean_request, record_assets
@@ -21,33 +22,34 @@ def request_key(family: str, body: dict[str, Any]) -> str:
     return f"assets/{family}/{digest}"
 
 
-def _record(
+def _recorded(
     route: str,
     model: str,
     body: dict[str, Any],
     kind: str,
-    key: str,
-    uri: str,
-    size: int,
-    sha: str,
-    ctype: str,
-    source_url: str | None,
     usage: dict[str, Any] | None,
-) -> AssetRecord:
-    return AssetRecord(
-        kind=kind,
-        route=route,
-        model=model,
-        request=clean_request(body),
-        source_url=source_url,
-        uri=uri,
-        key=key,
-        bytes=size,
-        sha256=sha,
-        content_type=ctype,
-        usage=usage,
-        created_at=datetime.now(UTC),
-    )
+    stored: list[tuple[StoredAsset, str | None]],
+) -> list[AssetRecord]:
+    """Manifest entries for ``(stored asset, source URL)`` pairs, added to the run's manifest."""
+    records = [
+        AssetRecord(
+            kind=kind,
+            route=route,
+            model=model,
+            request=clean_request(body),
+            source_url=url,
+            uri=asset.uri,
+            key=asset.key,
+            bytes=asset.bytes,
+            sha256=asset.sha256,
+            content_type=asset.content_type,
+            usage=usage,
+            created_at=datetime.now(UTC),
+        )
+        for asset, url in stored
+    ]
+    record_assets(current_gateway().store, records)
+    return records
 
 
 def store_bytes(
@@ -61,26 +63,10 @@ def store_bytes(
     """Store inline outputs ``(name, data, content_type)`` and add them to the manifest."""
     store = current_gateway().store
     prefix = request_key(route.split(".")[0], body)
-    records = []
-    for name, data, ctype in items:
-        stored = store.put_bytes(f"{prefix}/{name}", data, ctype)
-        records.append(
-            _record(
-                route,
-                model,
-                body,
-                kind,
-                stored.key,
-                stored.uri,
-                stored.bytes,
-                stored.sha256,
-                ctype,
-                None,
-                usage,
-            )
-        )
-    record_assets(store, records)
-    return records
+    stored = [
+        (store.put_bytes(f"{prefix}/{name}", data, ctype), None) for name, data, ctype in items
+    ]
+    return _recorded(route, model, body, kind, usage, stored)
 
 
 async def store_url(
@@ -89,29 +75,14 @@ async def store_url(
     model: str,
     body: dict[str, Any],
     items: list[tuple[str, str]],
-    kind: str,
+    kind: MediaKind,
     usage: dict[str, Any] | None = None,
 ) -> list[AssetRecord]:
     """Download outputs ``(name, url)`` into the store and add them to the manifest."""
     store = current_gateway().store
     prefix = request_key(route.split(".")[0], body)
-    records = []
-    for name, url in items:
-        stored = await store.download(client, url, f"{prefix}/{name}", kind=kind)  # type: ignore[arg-type]
-        records.append(
-            _record(
-                route,
-                model,
-                body,
-                kind,
-                stored.key,
-                stored.uri,
-                stored.bytes,
-                stored.sha256,
-                stored.content_type,
-                url,
-                usage,
-            )
-        )
-    record_assets(store, records)
-    return records
+    stored: list[tuple[StoredAsset, str | None]] = [
+        (await store.download(client, url, f"{prefix}/{name}", kind=kind), url)
+        for name, url in items
+    ]
+    return _recorded(route, model, body, kind, usage, stored)

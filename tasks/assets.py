@@ -24,7 +24,7 @@ from blocks import AssetStore
 
 from . import routes
 from ._gateway import current_gateway
-from ._policy import RETRY_DELAYS, retry_if_retryable
+from ._policy import RETRY_OPTIONS
 from .wait import FinishedTask, OutputRef, outputs_of
 
 __all__ = ["AssetRecord", "fetch", "record_assets", "run_prefix"]
@@ -104,9 +104,7 @@ async def _store_output(
     name="fetch",
     task_run_name="fetch {finished.route} {finished.task_id}",
     cache_policy=NO_CACHE,
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_if_retryable,
+    **RETRY_OPTIONS,
 )
 async def fetch(
     finished: FinishedTask,

@@ -10,7 +10,7 @@ from prefect import get_run_logger, task
 from anyint import APIResponseValidationError
 
 from ._gateway import current_gateway
-from ._policy import RETRY_DELAYS, retry_if_retryable
+from ._policy import RETRY_OPTIONS
 from ._sync import store_bytes, store_url
 from .assets import AssetRecord
 
@@ -24,9 +24,7 @@ LOG_EVERY_SECONDS = 0.5
 @task(
     name="gemini-image",
     task_run_name="gemini image ({model})",
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_if_retryable,
+    **RETRY_OPTIONS,
 )
 async def gemini_image(
     prompt: str, model: str, stream: bool = False, aspect_ratio: str | None = None
@@ -68,9 +66,7 @@ async def gemini_image(
 @task(
     name="dashscope-image",
     task_run_name="dashscope image ({model})",
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_if_retryable,
+    **RETRY_OPTIONS,
 )
 async def dashscope_image(
     prompt: str, model: str, size: str | None = None, negative_prompt: str | None = None

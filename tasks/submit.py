@@ -30,7 +30,7 @@ from anyint._utils import CALLBACK_FIELDS, canonical_json, redact
 
 from . import routes
 from ._gateway import current_gateway
-from ._policy import RETRY_DELAYS, retry_if_retryable
+from ._policy import RETRY_OPTIONS
 from .routes import RouteSpec
 
 __all__ = ["SubmitInDoubtError", "SubmittedTask", "submit", "submit_digest"]
@@ -120,9 +120,7 @@ def _now() -> str:
     task_run_name="submit {route}",
     cache_key_fn=_cache_key,
     persist_result=True,
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_if_retryable,
+    **RETRY_OPTIONS,
 )
 async def submit(
     route: str,

@@ -13,7 +13,7 @@ from anyint import AnyIntClient, download
 from anyint.types.gemini import Part
 
 from ._gateway import current_gateway
-from ._policy import RETRY_DELAYS, retry_if_retryable
+from ._policy import RETRY_OPTIONS
 from .images import MAX_INLINE_BYTES, ImageInput, load_image
 
 __all__ = ["Description", "describe_images"]
@@ -50,9 +50,7 @@ def _anthropic_block(image: ImageInput) -> dict[str, Any]:
 @task(
     name="describe-images",
     task_run_name="describe {route} ({model})",
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_if_retryable,
+    **RETRY_OPTIONS,
 )
 async def describe_images(
     images: list[str],

@@ -20,7 +20,7 @@ from blocks import AssetStore
 
 from . import routes
 from ._gateway import current_gateway
-from ._policy import RETRY_DELAYS, retry_if_retryable
+from ._policy import RETRY_OPTIONS
 from .submit import SubmittedTask
 
 __all__ = ["FinishedTask", "OutputRef", "wait"]
@@ -88,9 +88,7 @@ def outputs_of(spec: routes.RouteSpec, snapshot: Any, client: Any) -> list[Outpu
     name="wait",
     task_run_name="wait {submitted.route} {submitted.task_id}",
     cache_policy=NO_CACHE,
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_if_retryable,
+    **RETRY_OPTIONS,
 )
 async def wait(
     submitted: SubmittedTask,
