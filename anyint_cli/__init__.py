@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
@@ -73,17 +74,11 @@ def _show(result: Any) -> None:
     assets = _find_assets(result)
     if assets:
         table = Table(title="Stored assets")
-        for column in ("kind", "file", "bytes", "sha256", "uri"):
+        for column in ("kind", "key in the store", "bytes", "sha256"):
             table.add_column(column, overflow="fold")
         for record in assets:
             assert isinstance(record, AssetRecord)
-            table.add_row(
-                record.kind,
-                record.key.rsplit("/", 1)[-1],
-                str(record.bytes),
-                record.sha256[:12],
-                record.uri,
-            )
+            table.add_row(record.kind, record.key, str(record.bytes), record.sha256[:12])
         console.print(table)
     manifest = data.get("manifest_key") if isinstance(data, dict) else None
     if manifest:
@@ -97,7 +92,7 @@ def _find_assets(value: Any) -> list[Any]:
 
     if isinstance(value, AssetRecord):
         return [value]
-    if hasattr(value, "__dict__") and hasattr(value, "model_fields"):
+    if isinstance(value, BaseModel):
         value = {k: getattr(value, k) for k in type(value).model_fields}
     if isinstance(value, dict):
         return [a for v in value.values() for a in _find_assets(v)]
@@ -135,7 +130,7 @@ def demo(
         results = []
         for name, params in (
             ("music-video", {}),
-            ("generate-image", {"route": "dashscope", "size": "512*512"}),
+            ("generate-image", {"route": "dashscope"}),
             ("generate-video", {"duration": 3}),
         ):
             console.rule(f"[bold]{name}")
