@@ -1,0 +1,110 @@
+"""``generate-image`` end to end against the emulator: stored PNGs, manifest, re-runs."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from flows.generate_image import gemini_aspect_ratio, generate_image
+from tasks import AssetRecord, Gateway
+from tests.flows.test_describe_images import paid_calls
+
+
+def stored_png(gateway: Gateway, record: AssetRecord) -> Image.Image:
+    """The stored file, after checking it against its manifest entry."""
+    with gateway.store.open(record.key) as handle:
+        data = handle.read()
+    assert hashlib.sha256(data).hexdigest() == record.sha256 and len(data) == record.bytes
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    return image
+
+
+async def test_no_parameters_then_rerun_pays_nothing(
+    gateway: Gateway, control: httpx.AsyncClient
+) -> None:
+    first = await generate_image()
+    assert (first.route, first.model, first.reused) == (
+        "gemini",
+        "gemini-3.1-flash-image-preview",
+        False,
+    )
+    (record,) = first.images
+    stored_png(gateway, record)
+    assert len(await paid_calls(control)) == 1
+    manifest = gateway.store.read_json(first.manifest_key)
+    assert manifest["flow"] == "generate-image"
+    assert [a["sha256"] for a in manifest["assets"]] == [record.sha256]
+
+    second = await generate_image()
+    assert len(await paid_calls(control)) == 1  # served from the first run's stored images
+    assert second.reused and [r.sha256 for r in second.images] == [record.sha256]
+    assert second.manifest_key != first.manifest_key  # each run still gets its own manifest
+    assert gateway.store.read_json(second.manifest_key)["assets"][0]["key"] == record.key
+
+    third = await generate_image(stream=True)  # same request, streamed: still nothing to pay
+    assert len(await paid_calls(control)) == 1 and third.reused
+
+
+async def test_rerun_regenerates_when_the_store_lost_the_files(
+    gateway: Gateway, control: httpx.AsyncClient
+) -> None:
+    first = await generate_image(prompt="a lost kite", route="dashscope", size="1328*1328")
+    gateway.store.remove(first.images[0].key)
+    second = await generate_image(prompt="a lost kite", route="dashscope", size="1328*1328")
+    assert len(await paid_calls(control)) == 2 and not second.reused
+    assert stored_png(gateway, second.images[0]).size == (1328, 1328)
+
+
+async def test_dashscope_png_at_the_requested_size(gateway: Gateway) -> None:
+    result = await generate_image(prompt="a tall poster", route="dashscope", size="928*1664")
+    (record,) = result.images
+    assert stored_png(gateway, record).size == (928, 1664)
+    assert result.model == "qwen-image-plus" and record.source_url
+    assert record.request and record.request["parameters"] == {"size": "928*1664"}
+
+
+async def test_gemini_streamed_at_the_requested_aspect_ratio(gateway: Gateway) -> None:
+    result = await generate_image(prompt="a wide beach", size="1024*576", stream=True)
+    (record,) = result.images
+    width, height = stored_png(gateway, record).size
+    assert abs(width / height - 16 / 9) < 0.01
+    assert record.request
+    assert record.request["generationConfig"]["imageConfig"] == {"aspectRatio": "16:9"}
+
+
+def test_gemini_sizes_map_to_aspect_ratios() -> None:
+    assert gemini_aspect_ratio("1920*1080") == "16:9"
+    assert gemini_aspect_ratio("3:4") == "3:4"
+    assert gemini_aspect_ratio("512*512") == "1:1"
+    with pytest.raises(ValueError, match=r"parameter 'size'.*10:7.*cannot honour"):
+        gemini_aspect_ratio("1000*700")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"model": "no-such-model"}, "parameter 'model'.*no-such-model"),
+        ({"model": "claude-sonnet-4-6"}, "parameter 'model'.*claude-sonnet-4-6"),
+        ({"route": "dashscope", "model": "gemini-3.1-flash-image-preview"}, "parameter 'model'"),
+        ({"prompt": "x" * 2001}, "parameter 'prompt'"),
+        ({"prompt": "   "}, "parameter 'prompt'"),
+        ({"size": "1000*700"}, "parameter 'size'.*10:7"),
+        ({"route": "dashscope", "size": "500*500"}, "parameter 'size'.*qwen-image-plus"),
+        ({"route": "dashscope", "size": "16:9"}, "parameter 'size'.*W\\*H"),
+        ({"size": "big"}, "parameter 'size'"),
+        ({"route": "dashscope", "stream": True}, "parameter 'stream'"),
+        ({"route": "kling"}, "parameter 'route'"),
+    ],
+)
+async def test_bad_parameters_fail_before_any_paid_call(
+    gateway: Gateway, control: httpx.AsyncClient, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        await generate_image(**kwargs)
+    assert await paid_calls(control) == []
