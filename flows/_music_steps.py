@@ -1,0 +1,492 @@
+"""The pieces of the music pipeline, shared by the ``music-video`` and ``content-brief`` flows.
+
+A song is planned first (:func:`plan_song`): every Suno request body that can be built before
+anything is paid for is built with the client's strict request models, so a bad parameter fails
+before the first create. The steps then run as submit → wait → fetch each (:func:`run_step`):
+lyrics → song → one chosen track → follow-ups (stems, WAV, cover art in parallel) → music video.
+
+Bodies are deterministic (no timestamps, no random ids): the submit layer recognises an identical
+body as the same logical request, so a re-run with the same parameters reuses every gateway task
+instead of paying again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, get_type_hints
+
+from prefect import get_run_logger
+from prefect.context import FlowRunContext
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from anyint._utils import CALLBACK_FIELDS
+from anyint.types import RequestModel
+from anyint.types import suno as su
+from anyint.types.suno_requests import MODEL_LIMITS, PLACEHOLDER_CALLBACK_URL
+from tasks import AssetRecord, FinishedTask, OutputRef, SubmittedTask, fetch, submit, wait
+
+__all__ = [
+    "Budget",
+    "SongPlan",
+    "SongResult",
+    "StemsMode",
+    "StepResult",
+    "by_kind",
+    "checked_parameters",
+    "derive_title",
+    "make_follow_ups",
+    "make_music_video",
+    "make_song",
+    "named_error",
+    "plan_song",
+    "run_step",
+]
+
+StemsMode = Literal["separate_vocal", "split_stem"]
+
+#: Route of each stems mode: ``split_stem`` has its own route, which fixes the type.
+_STEMS_ROUTES: dict[str, str] = {
+    "separate_vocal": "suno.vocal-removal",
+    "split_stem": "suno.split-stem",
+}
+#: Stand-in lyrics used only to check the custom-mode rules before the real lyrics exist.
+_LYRICS_STAND_IN = "[Verse]\n(lyrics from the lyrics step)"
+#: Longest derived title; well under every model's title limit.
+_DERIVED_TITLE_CHARS = 40
+
+
+def named_error(exc: ValidationError, rename: dict[str, str] | None = None) -> ValueError:
+    """One ``ValueError`` that names the flow parameter behind each validation error.
+
+    Args:
+        exc: The validation error of a parameters model or a request body.
+        rename: Wire or field name → flow parameter name (e.g. ``{"prompt": "lyrics"}``).
+    """
+    rename = rename or {}
+    parts = []
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"]]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        name = loc[0] if loc else _named_in(message, rename)
+        parts.append(f"parameter {rename.get(name, name)!r}: {message}")
+    return ValueError("; ".join(parts))
+
+
+def _named_in(message: str, rename: dict[str, str]) -> str:
+    """The field a model-level rule message is about (the request models start with it)."""
+    first = message.split(" ", 1)[0]
+    return first if first in rename or first in ("prompt", "style", "title", "model") else "body"
+
+
+def _suno_body(request: type[RequestModel], /, **fields: Any) -> dict[str, Any]:
+    """A validated Suno body without the callback URL (``submit`` adds the configured one)."""
+    params = request.model_validate({"call_back_url": PLACEHOLDER_CALLBACK_URL, **fields})
+    return {k: v for k, v in params.to_body().items() if k not in CALLBACK_FIELDS}
+
+
+def derive_title(prompt: str) -> str:
+    """A short, deterministic title from a theme: its first words, each capitalised."""
+    title = ""
+    for word in re.findall(r"[\w'-]+", prompt):
+        candidate = f"{title} {word[:1].upper()}{word[1:]}".strip()
+        if len(candidate) > _DERIVED_TITLE_CHARS:
+            break
+        title = candidate
+    return title or "Untitled"
+
+
+class Budget(BaseModel):
+    """How long the whole pipeline may wait, and how often to poll.
+
+    The deadline is wall-clock (epoch seconds) so the budget stays meaningful in another thread or
+    process (a Dask worker); each wait gets what is left of it.
+
+    Attributes:
+        deadline_at: Epoch seconds after which waiting stops (the task id is kept on the error).
+        initial_interval: First poll interval in seconds.
+        max_interval: Cap on the poll interval in seconds.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    deadline_at: float
+    initial_interval: float
+    max_interval: float
+
+    @classmethod
+    def start(cls, deadline_seconds: float, poll_interval: float) -> Budget:
+        """A budget of ``deadline_seconds`` from now, polling from ``poll_interval`` up to 6x."""
+        return cls(
+            deadline_at=time.time() + deadline_seconds,
+            initial_interval=poll_interval,
+            max_interval=poll_interval * 6,
+        )
+
+    def remaining(self) -> float:
+        """Seconds left; a small floor so a late step still asks the gateway once."""
+        return max(self.deadline_at - time.time(), 1.0)
+
+
+class SongPlan(BaseModel):
+    """Everything a song needs, checked before any paid call.
+
+    Attributes:
+        model: Suno model.
+        mode: ``custom`` (lyrics or instrumental with style and title) or ``simple``.
+        title: Title sent in custom mode (None in simple mode: the model names the song).
+        lyrics_body: Body of ``/suno/generate-lyrics``, or None when there is no lyrics step.
+        song_body: Body of ``/suno/generate``; in custom vocal mode the lyrics go into ``prompt``.
+        track: Which generated track the follow-ups use.
+        stems: Stems mode, or None for no stems.
+        wav: Export a WAV.
+        cover_art: Make cover art.
+        music_video: Make a music video.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    model: su.SunoModel
+    mode: Literal["custom", "simple"]
+    title: str | None
+    lyrics_body: dict[str, Any] | None
+    song_body: dict[str, Any]
+    track: int = 0
+    stems: StemsMode | None = None
+    wav: bool = False
+    cover_art: bool = False
+    music_video: bool = False
+
+    def song_request(self, lyrics: str | None) -> dict[str, Any]:
+        """The final ``/suno/generate`` body, with the chosen lyrics in custom vocal mode.
+
+        Raises:
+            ValueError: The generated lyrics break the model's prompt limit.
+        """
+        if lyrics is None:
+            return dict(self.song_body)
+        try:
+            return _suno_body(su.GenerateParams, **{**self.song_body, "prompt": lyrics})
+        except ValidationError as exc:
+            reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            raise ValueError(f"the generated lyrics cannot be sung: {reasons}") from None
+
+
+def plan_song(
+    *,
+    prompt: str,
+    model: su.SunoModel,
+    style: str | None,
+    title: str | None,
+    instrumental: bool,
+    lyrics: bool,
+    track: int = 0,
+    stems: StemsMode | None = None,
+    wav: bool = False,
+    cover_art: bool = False,
+    music_video: bool = False,
+    names: dict[str, str] | None = None,
+) -> SongPlan:
+    """Build and check every body that can be known before paying.
+
+    Modes:
+
+    - ``lyrics=True`` with vocals writes lyrics first, then sings them in custom mode with
+      ``style`` and ``title`` (derived from the prompt when not given);
+    - ``lyrics=True`` with ``instrumental=True`` is custom mode with ``style`` and ``title`` and
+      no lyrics step (nothing is sung);
+    - ``lyrics=False`` is simple mode: the prompt goes straight to ``/suno/generate``, with the
+      style folded into it (simple mode takes a free description and no style field); the model
+      names the song, so an explicit ``title`` is an error there.
+
+    Args:
+        names: Flow parameter names, when a flow calls them differently (``{"prompt": "brief"}``).
+
+    Raises:
+        ValueError: Naming the flow parameter that breaks a rule.
+    """
+    names = {name: name for name in ("prompt", "style", "title")} | (names or {})
+    limits = MODEL_LIMITS[model]
+    if not prompt.strip():
+        raise ValueError(f"parameter {names['prompt']!r}: must not be empty")
+    try:
+        if lyrics:
+            if not (style and style.strip()):
+                raise ValueError(f"parameter {names['style']!r}: custom mode needs a style")
+            for name, value, limit in (
+                ("style", style, limits.style),
+                ("title", title, limits.title),
+            ):
+                if value is not None and len(value) > limit:
+                    raise ValueError(
+                        f"parameter {names[name]!r}: {len(value)} characters; model "
+                        f"{model.value} allows at most {limit}"
+                    )
+            song_title = title or derive_title(prompt)
+            fields: dict[str, Any] = {
+                "custom_mode": True,
+                "instrumental": instrumental,
+                "model": model,
+                "style": style,
+                "title": song_title,
+            }
+            if instrumental:
+                song_body, lyrics_body = _suno_body(su.GenerateParams, **fields), None
+            else:
+                # The lyrics are not written yet: check every rule with a stand-in now, and send
+                # the real ones (checked again) once the lyrics step has run.
+                song_body = _suno_body(su.GenerateParams, **fields, prompt=_LYRICS_STAND_IN)
+                song_body.pop("prompt")
+                lyrics_body = _suno_body(su.LyricsParams, prompt=prompt)
+        else:
+            if title:
+                raise ValueError(
+                    f"parameter {names['title']!r}: simple mode (lyrics=False) lets the model name "
+                    "the song; leave title empty or use lyrics=True"
+                )
+            description = f"{prompt.strip()}. Style: {style.strip()}" if style else prompt
+            if len(description) > su.SIMPLE_MODE_PROMPT_LIMIT:
+                raise ValueError(
+                    f"parameter {names['prompt']!r}: simple mode (lyrics=False) sends at most "
+                    f"{su.SIMPLE_MODE_PROMPT_LIMIT} characters, and the prompt with the style "
+                    f"folded in is {len(description)}; shorten {names['prompt']!r} or "
+                    f"{names['style']!r}, or use lyrics=True"
+                )
+            song_title, lyrics_body = None, None
+            song_body = _suno_body(
+                su.GenerateParams,
+                custom_mode=False,
+                instrumental=instrumental,
+                model=model,
+                prompt=description,
+            )
+    except ValidationError as exc:
+        raise named_error(exc, names) from None
+    return SongPlan(
+        model=model,
+        mode="custom" if lyrics else "simple",
+        title=song_title,
+        lyrics_body=lyrics_body,
+        song_body=song_body,
+        track=track,
+        stems=stems,
+        wav=wav,
+        cover_art=cover_art,
+        music_video=music_video,
+    )
+
+
+class StepResult(BaseModel):
+    """One finished step: its gateway task and what was stored.
+
+    Attributes:
+        step: Pipeline step (``lyrics``, ``song``, ``stems``, ``wav``, ``cover_art`` ...).
+        route: Route name.
+        task_id: Gateway task id.
+        reused: The task came from an earlier run (nothing was paid for this time).
+        records: Stored assets.
+    """
+
+    step: str
+    route: str
+    task_id: str
+    reused: bool
+    records: list[AssetRecord]
+
+
+async def run_step(
+    step: str,
+    route: str,
+    body: dict[str, Any],
+    budget: Budget,
+    *,
+    model: str | None = None,
+    pick: Callable[[FinishedTask], list[OutputRef]] | None = None,
+) -> tuple[StepResult, FinishedTask]:
+    """Submit → wait → fetch one gateway task.
+
+    Args:
+        step: Step name, for results and logs.
+        route: Route name (``suno.generate``).
+        body: Request body (deterministic, so a re-run reuses the task).
+        budget: Deadline and poll intervals.
+        model: Model id recorded in the manifest.
+        pick: Chooses the outputs to store (all when None), e.g. only the chosen lyric variant.
+    """
+    state = await submit(route, body, return_state=True)  # type: ignore[misc]
+    submitted: SubmittedTask = await state.aresult()
+    # A Prefect cache hit hands back the first run's result, whose ``reused`` is still False.
+    reused = submitted.reused or state.name == "Cached"
+    finished = await wait(
+        submitted,
+        deadline_seconds=budget.remaining(),
+        initial_interval=budget.initial_interval,
+        max_interval=budget.max_interval,
+    )
+    to_store = finished if pick is None else finished.model_copy(update={"outputs": pick(finished)})
+    records = await fetch(to_store, request=body, model=model)
+    result = StepResult(
+        step=step,
+        route=route,
+        task_id=submitted.task_id,
+        reused=reused,
+        records=records,
+    )
+    return result, finished
+
+
+class SongResult(BaseModel):
+    """A finished song and the track chosen for the follow-ups.
+
+    Attributes:
+        title: Title of the chosen track (as the gateway reports it).
+        task_id: Song task id (the ``taskId`` follow-ups take).
+        audio_id: Chosen track's ``audioId``.
+        duration: Chosen track's duration in seconds, as the task reported it.
+        track_key: Store key of the chosen track's MP3.
+        lyrics: Lyrics sung, when there was a lyrics step.
+        steps: The lyrics and song steps.
+    """
+
+    title: str
+    task_id: str
+    audio_id: str
+    duration: float | None
+    track_key: str | None
+    lyrics: str | None
+    steps: list[StepResult]
+
+
+async def make_song(plan: SongPlan, budget: Budget) -> SongResult:
+    """Lyrics (when planned) → song → the chosen track.
+
+    Raises:
+        ValueError: The song has fewer tracks than ``plan.track`` needs.
+    """
+    logger = get_run_logger()
+    steps: list[StepResult] = []
+    lyrics_text: str | None = None
+    if plan.lyrics_body is not None:
+        step, finished = await run_step(
+            "lyrics", "suno.generate-lyrics", plan.lyrics_body, budget, pick=_chosen_lyrics
+        )
+        steps.append(step)
+        index = _lyrics_index(finished)
+        lyrics_text = su.LyricsTask.model_validate(finished.snapshot).lyrics[index].text
+        logger.info("singing lyric variant %d", index + 1)
+    body = plan.song_request(lyrics_text)
+    step, finished = await run_step("song", "suno.generate", body, budget, model=plan.model.value)
+    steps.append(step)
+    tracks = su.MusicTask.model_validate(finished.snapshot).tracks
+    if plan.track >= len(tracks):
+        raise ValueError(
+            f"parameter 'track': {plan.track} asked for, but task {step.task_id} made "
+            f"{len(tracks)} track(s)"
+        )
+    chosen = tracks[plan.track]
+    assert chosen.id is not None  # a successful snapshot carries every track's audioId
+    track_key = next(
+        (r.key for r in step.records if r.audio_id == chosen.id and r.kind == "audio"), None
+    )
+    return SongResult(
+        title=chosen.title or plan.title or "Untitled",
+        task_id=step.task_id,
+        audio_id=chosen.id,
+        duration=chosen.duration,
+        track_key=track_key,
+        lyrics=lyrics_text,
+        steps=steps,
+    )
+
+
+def _lyrics_index(finished: FinishedTask) -> int:
+    """The first lyric variant with text: deterministic, so a re-run sings the same words."""
+    variants = su.LyricsTask.model_validate(finished.snapshot).lyrics
+    return next(i for i, v in enumerate(variants) if v.text)
+
+
+def _chosen_lyrics(finished: FinishedTask) -> list[OutputRef]:
+    # Outputs are lyrics-1.txt, lyrics-2.txt ... in variant order (tasks.routes).
+    name = f"lyrics-{_lyrics_index(finished) + 1}.txt"
+    return [o for o in finished.outputs if o.name == name]
+
+
+async def make_follow_ups(plan: SongPlan, song: SongResult, budget: Budget) -> list[StepResult]:
+    """Stems, WAV and cover art of the chosen track, in parallel (each only when planned)."""
+    track = {"task_id": song.task_id, "audio_id": song.audio_id}
+    jobs = []
+    if plan.stems is not None:
+        route = _STEMS_ROUTES[plan.stems]
+        if plan.stems == "split_stem":
+            body = _suno_body(su.SplitStemParams, **track)
+        else:
+            body = _suno_body(su.VocalRemovalParams, **track, type=plan.stems)
+        jobs.append(run_step("stems", route, body, budget))
+    if plan.wav:
+        jobs.append(run_step("wav", "suno.wav-generate", _suno_body(su.WavParams, **track), budget))
+    if plan.cover_art:
+        body = _suno_body(su.CoverArtParams, task_id=song.task_id)
+        jobs.append(run_step("cover_art", "suno.generate-cover", body, budget))
+    # Let every job finish before raising: a failed one must not orphan the others' paid work
+    # (finished and stored, it is reused by the re-run).
+    done = await asyncio.gather(*jobs, return_exceptions=True)
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return [step for step, _ in done]  # type: ignore[misc]
+
+
+async def make_music_video(song: SongResult, budget: Budget) -> StepResult:
+    """A music video (MP4 with the track as soundtrack) of the chosen track."""
+    body = _suno_body(su.Mp4Params, task_id=song.task_id, audio_id=song.audio_id)
+    step, _ = await run_step("music_video", "suno.mp4-generate", body, budget)
+    return step
+
+
+def by_kind(records: Iterable[AssetRecord]) -> dict[str, list[AssetRecord]]:
+    """Stored assets grouped by manifest kind, in the order given."""
+    out: dict[str, list[AssetRecord]] = {}
+    for record in records:
+        out.setdefault(record.kind, []).append(record)
+    return out
+
+
+def checked_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate a flow's parameters against its own signature; errors name the parameter.
+
+    Flows using this are declared with ``validate_parameters=False``: Prefect would otherwise
+    reject a bad value with its own ``ParameterTypeError`` before the body runs, while these flows
+    promise a ``ValueError`` naming the parameter (and deployments still get the same schema,
+    which is built from the signature either way).
+
+    Args:
+        values: ``locals()`` at the top of the flow function (its parameters).
+
+    Returns:
+        The parameters coerced to their annotated types (``"V5"`` becomes ``SunoModel.V5``).
+    """
+    context = FlowRunContext.get()
+    if context is None or context.flow is None:
+        raise RuntimeError("checked_parameters() must be called inside a flow run")
+    model = _parameters_model(context.flow.fn)
+    try:
+        checked = model.model_validate({k: v for k, v in values.items() if k in model.model_fields})
+    except ValidationError as exc:
+        raise named_error(exc) from None
+    return {name: getattr(checked, name) for name in type(checked).model_fields}
+
+
+@functools.cache
+def _parameters_model(fn: Callable[..., Any]) -> type[BaseModel]:
+    hints = get_type_hints(fn, include_extras=True)
+    fields: dict[str, Any] = {
+        name: (hints.get(name, Any), param.default)
+        for name, param in inspect.signature(fn).parameters.items()
+    }
+    return create_model(
+        f"{fn.__name__}_parameters", __config__=ConfigDict(extra="forbid"), **fields
+    )

@@ -1,0 +1,424 @@
+"""Flow ``content-brief``: from one brief, a cover image, a short video and a song in parallel,
+optionally a music video of the song, then a summary artifact. Meant to run on a schedule.
+
+Needs: an AnyInt gateway (``credentials_block``: name of a saved ``AnyIntCredentials`` block, else
+``ANYINT_API_KEY``/``ANYINT_BASE_URL``) and an asset store (``store_block``: name of a saved
+``AssetStore`` block, else the default store). ``task_runner="dask"`` needs ``prefect-dask``.
+
+The three branches run as Prefect tasks in a subflow (``content-brief-fan-out``) whose task runner
+is picked per run: Prefect's thread pool, or a local Dask cluster (``processes=False``). Tasks on
+Dask do not inherit the flow's gateway context (``use_gateway`` is a ContextVar), so each branch
+gets a serialisable :class:`GatewayRef` and re-enters the gateway itself: the very same gateway
+object when the worker shares this process, else one loaded from the block names (or env).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Literal
+
+from prefect import flow, task
+from prefect.artifacts import acreate_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+from prefect.futures import wait as wait_futures
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from anyint.types import dashscope as ds
+from anyint.types import kling as kl
+from anyint.types.suno import SunoModel
+from tasks import AssetRecord, Gateway, load_gateway
+from tasks.assets import record_assets
+from tasks.generation import dashscope_image, gemini_image
+
+from ._common import ModelNeed, check_models, gateway_for, publish_assets, use_gateway
+from ._music_steps import (
+    Budget,
+    SongPlan,
+    SongResult,
+    StepResult,
+    checked_parameters,
+    make_music_video,
+    make_song,
+    named_error,
+    plan_song,
+    run_step,
+)
+
+__all__ = ["ContentBriefResult", "GatewayRef", "content_brief"]
+
+ImageRoute = Literal["dashscope", "gemini"]
+VideoRoute = Literal["dashscope", "kling"]
+_IMAGE_MODELS = {"dashscope": "qwen-image-plus", "gemini": "gemini-3.1-flash-image-preview"}
+_VIDEO_MODELS = {"dashscope": "wan2.6-t2v", "kling": "kling-v3"}
+_VIDEO_ROUTES = {"dashscope": "dashscope.video-synthesis", "kling": "kling.text2video"}
+_SIZE = r"^[1-9]\d{0,4}\*[1-9]\d{0,4}$"
+
+# -- handing the gateway to tasks that may run off the flow's thread ----------------------------
+
+_LENT: dict[str, Gateway] = {}
+
+
+class GatewayRef(BaseModel):
+    """A serialisable pointer to a flow run's gateway, for tasks on another runner.
+
+    Attributes:
+        lent_id: Key of the gateway lent in this process (a Dask worker thread finds it).
+        credentials_block: Block name to load elsewhere (a Dask worker process or machine).
+        store_block: Block name to load elsewhere.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    lent_id: str | None = None
+    credentials_block: str | None = None
+    store_block: str | None = None
+
+
+@contextmanager
+def lend_gateway(
+    gateway: Gateway, credentials_block: str | None, store_block: str | None
+) -> Iterator[GatewayRef]:
+    """Lend ``gateway`` to tasks of this process for the duration of the block."""
+    lent_id = uuid.uuid4().hex
+    _LENT[lent_id] = gateway
+    try:
+        yield GatewayRef(
+            lent_id=lent_id, credentials_block=credentials_block, store_block=store_block
+        )
+    finally:
+        _LENT.pop(lent_id, None)
+
+
+async def resolve_gateway(ref: GatewayRef) -> Gateway:
+    """The lent gateway when this process holds it, else one built from the block names/env."""
+    lent = _LENT.get(ref.lent_id) if ref.lent_id else None
+    return lent or await load_gateway(ref.credentials_block, ref.store_block)
+
+
+# -- the branches ---------------------------------------------------------------------------------
+
+
+class ImageSpec(BaseModel):
+    """The cover image request, checked before any call."""
+
+    route: ImageRoute
+    model: str
+    prompt: str
+    size: str
+
+
+class VideoSpec(BaseModel):
+    """The video request: route name and the validated body."""
+
+    route: str
+    model: str
+    body: dict[str, Any]
+
+
+class SongBranch(BaseModel):
+    """The song and, when asked for, its music video."""
+
+    song: SongResult
+    music_video: StepResult | None = None
+
+
+# Task (and fan-out flow) bodies only call module-level functions. Dask pickles every task by
+# value (its name in this module is the Task, not the function), and the fan-out flow with it (in
+# the run context); a global they named directly would travel as a copy, or fail to pickle (a
+# ContextVar). A module-level function travels by reference and keeps this module's globals, so
+# a worker thread of this process finds the lent gateway.
+
+
+async def _image(ref: GatewayRef, spec: ImageSpec) -> list[AssetRecord]:
+    with use_gateway(await resolve_gateway(ref)):
+        if spec.route == "gemini":
+            return await gemini_image(spec.prompt, spec.model, aspect_ratio=_ratio(spec.size))
+        return await dashscope_image(spec.prompt, spec.model, size=spec.size)
+
+
+async def _video(ref: GatewayRef, spec: VideoSpec, budget: Budget) -> StepResult:
+    with use_gateway(await resolve_gateway(ref)):
+        step, _ = await run_step("video", spec.route, spec.body, budget, model=spec.model)
+        return step
+
+
+async def _song(ref: GatewayRef, plan: SongPlan, budget: Budget) -> SongBranch:
+    with use_gateway(await resolve_gateway(ref)):
+        song = await make_song(plan, budget)
+        video = await make_music_video(song, budget) if plan.music_video else None
+        return SongBranch(song=song, music_video=video)
+
+
+@task(name="brief-image", cache_policy=NO_CACHE)
+async def brief_image(ref: GatewayRef, spec: ImageSpec) -> list[AssetRecord]:
+    """The cover image (a sync route: stored as soon as it answers)."""
+    return await _image(ref, spec)
+
+
+@task(name="brief-video", cache_policy=NO_CACHE)
+async def brief_video(ref: GatewayRef, spec: VideoSpec, budget: Budget) -> StepResult:
+    """The short video: submit → wait → fetch."""
+    return await _video(ref, spec, budget)
+
+
+@task(name="brief-song", cache_policy=NO_CACHE)
+async def brief_song(ref: GatewayRef, plan: SongPlan, budget: Budget) -> SongBranch:
+    """Lyrics → song (→ music video)."""
+    return await _song(ref, plan, budget)
+
+
+class FanOut(BaseModel):
+    """What the three branches made."""
+
+    image: list[AssetRecord]
+    video: StepResult
+    song: SongBranch
+
+
+@flow(name="content-brief-fan-out")
+async def fan_out(
+    ref: GatewayRef, image: ImageSpec, video: VideoSpec, song: SongPlan, budget: Budget
+) -> FanOut:
+    """Run the image, video and song branches at once on this flow's task runner."""
+    futures: list[PrefectFuture[Any]] = [
+        brief_image.submit(ref, image),
+        brief_video.submit(ref, video, budget),
+        brief_song.submit(ref, song, budget),
+    ]
+    # Let every branch finish (a failed one must not orphan the others' paid work) without
+    # blocking this flow's event loop; then the first failure, if any, is raised.
+    await asyncio.to_thread(lambda: wait_futures(futures))
+    image_records, video_step, song_branch = (f.result() for f in futures)
+    return FanOut(image=image_records, video=video_step, song=song_branch)
+
+
+def _runner(kind: Literal["default", "dask"]) -> TaskRunner[Any]:
+    if kind == "dask":
+        # Imported only when asked for: distributed is heavy to import.
+        from prefect_dask.task_runners import DaskTaskRunner
+
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": 1,
+                "threads_per_worker": 3,  # one per branch
+                "processes": False,
+                "dashboard_address": None,
+            }
+        )
+    return ThreadPoolTaskRunner(max_workers=3)
+
+
+# -- the flow -------------------------------------------------------------------------------------
+
+
+class ContentBriefResult(BaseModel):
+    """What a ``content-brief`` run made.
+
+    Attributes:
+        brief: The brief.
+        image: Stored cover image(s).
+        video: Stored video(s).
+        song: Stored song assets (lyrics, tracks, their cover images).
+        music_video: Stored music video, when asked for.
+        title: Song title.
+        audio_id: ``audioId`` of the song's first track.
+        task_ids: Gateway task id per step (``video``, ``lyrics``, ``song``, ``music_video``).
+        manifest_key: Store key of this run's ``manifest.json`` (every asset above).
+    """
+
+    brief: str
+    image: list[AssetRecord]
+    video: list[AssetRecord]
+    song: list[AssetRecord]
+    music_video: list[AssetRecord]
+    title: str
+    audio_id: str
+    task_ids: dict[str, str]
+    manifest_key: str
+
+
+def _ratio(size: str) -> str:
+    """``1280*720`` → ``16:9``."""
+    width, height = (int(x) for x in size.split("*"))
+    gcd = math.gcd(width, height)
+    return f"{width // gcd}:{height // gcd}"
+
+
+def _video_spec(route: VideoRoute, model: str, prompt: str, size: str, seconds: int) -> VideoSpec:
+    try:
+        if route == "kling":
+            width, height = (int(x) for x in size.split("*"))
+            aspect = "16:9" if width > height else "9:16" if height > width else "1:1"
+            body = kl.KlingText2VideoParams(
+                model_name=model, prompt=prompt, duration=seconds, aspect_ratio=aspect
+            ).to_body()
+        else:
+            body = ds.DashScopeVideoParams(
+                model=model,
+                input=ds.DashScopeVideoInput(prompt=prompt),
+                parameters=ds.DashScopeVideoParameters(size=size, duration=seconds),
+            ).to_body()
+    except ValidationError as exc:
+        raise named_error(exc, {"model_name": "video_model", "input": "brief"}) from None
+    return VideoSpec(route=_VIDEO_ROUTES[route], model=model, body=body)
+
+
+def _image_spec(route: ImageRoute, model: str, prompt: str, size: str) -> ImageSpec:
+    if route == "dashscope":
+        try:  # the body dashscope_image() sends, checked now
+            ds.DashScopeImageParams.model_validate(
+                {
+                    "model": model,
+                    "input": {"messages": [{"role": "user", "content": [{"text": prompt}]}]},
+                    "parameters": {"size": size},
+                }
+            )
+        except ValidationError as exc:
+            raise named_error(exc, {"input": "brief", "parameters": "image_size"}) from None
+    return ImageSpec(route=route, model=model, prompt=prompt, size=size)
+
+
+def _summary(brief: str, out: FanOut, runner: str) -> str:
+    song = out.song.song
+    lines = [
+        "# Content brief",
+        "",
+        f"> {brief}",
+        "",
+        f"Branches ran in parallel on the `{runner}` task runner.",
+        "",
+        "| branch | gateway task | assets |",
+        "|---|---|---|",
+        f"| image | (sync) | {', '.join(f'[{r.kind}]({r.uri})' for r in out.image)} |",
+        f"| video | `{out.video.task_id}` | "
+        f"{', '.join(f'[{r.kind}]({r.uri})' for r in out.video.records)} |",
+    ]
+    for step in song.steps:
+        lines.append(f"| {step.step} | `{step.task_id}` | {len(step.records)} stored |")
+    if out.song.music_video:
+        mv = out.song.music_video
+        lines.append(f"| music video | `{mv.task_id}` | [mp4]({mv.records[0].uri}) |")
+    lines += ["", f"Song **{song.title}** (`{song.audio_id}`, {song.duration} s)."]
+    return "\n".join(lines)
+
+
+@flow(
+    name="content-brief",
+    description="A brief → cover image, short video and song in parallel (+ music video).",
+    validate_parameters=False,  # checked_parameters() raises a ValueError naming the parameter
+)
+async def content_brief(
+    brief: Annotated[str, Field(min_length=1, max_length=1500)] = (
+        "A calm morning by the sea: soft light, gulls over the harbour, the first coffee."
+    ),
+    music_video: bool = False,
+    image_route: ImageRoute = "dashscope",
+    image_model: str | None = None,
+    image_size: Annotated[str, Field(pattern=_SIZE)] = "1328*1328",
+    video_route: VideoRoute = "dashscope",
+    video_model: str | None = None,
+    video_size: Annotated[str, Field(pattern=_SIZE)] = "1280*720",
+    video_seconds: Annotated[int, Field(ge=1, le=15)] = 5,
+    song_model: SunoModel = SunoModel.V5,
+    song_style: Annotated[str, Field(min_length=1, max_length=1000)] = "cinematic pop, warm",
+    task_runner: Literal["default", "dask"] = "default",
+    deadline_seconds: Annotated[float, Field(gt=0)] = 1800.0,
+    poll_interval: Annotated[float, Field(gt=0)] = 5.0,
+    credentials_block: str | None = None,
+    store_block: str | None = None,
+) -> ContentBriefResult:
+    """Turn a brief into a cover image, a short video and a song (plus a music video).
+
+    Every parameter, request body and model is checked before the first paid call.
+
+    Args:
+        brief: What the content is about: the image and video prompt and the song's theme.
+        music_video: Also make a music video of the song.
+        image_route: dashscope (multimodal generation) or gemini (image output).
+        image_model: Image model; the route's default when empty.
+        image_size: Image size W*H; the Gemini route uses its aspect ratio only.
+        video_route: dashscope (video synthesis) or kling (text2video).
+        video_model: Video model; the route's default when empty.
+        video_size: Video size W*H; Kling uses its orientation only (16:9, 9:16 or 1:1).
+        video_seconds: Video length in seconds.
+        song_model: Suno model of the song.
+        song_style: Musical style of the song.
+        task_runner: Where the three branches run: Prefect's thread pool (default) or a local
+            Dask cluster (dask).
+        deadline_seconds: Time budget for all the waiting, in seconds.
+        poll_interval: First poll interval in seconds (backs off up to 6x).
+        credentials_block: Name of a saved AnyIntCredentials block (else ANYINT_* env).
+        store_block: Name of a saved AssetStore block (else the default store).
+
+    Raises:
+        ValueError: A parameter breaks a rule (named in the message); nothing was paid for.
+    """
+    p = checked_parameters(locals())
+    image_model = p["image_model"] or _IMAGE_MODELS[p["image_route"]]
+    video_model = p["video_model"] or _VIDEO_MODELS[p["video_route"]]
+    image = _image_spec(
+        p["image_route"], image_model, f"Cover image: {p['brief']}", p["image_size"]
+    )
+    video = _video_spec(
+        p["video_route"], video_model, p["brief"], p["video_size"], p["video_seconds"]
+    )
+    plan = plan_song(
+        prompt=p["brief"],
+        model=p["song_model"],
+        style=p["song_style"],
+        title=None,
+        instrumental=False,
+        lyrics=True,
+        music_video=p["music_video"],
+        names={"prompt": "brief", "style": "song_style", "model": "song_model"},
+    )
+    song_outputs: tuple[Any, ...] = (
+        ("audio", "text", "video") if plan.music_video else ("audio", "text")
+    )
+    gateway = await gateway_for(p["credentials_block"], p["store_block"])
+    with use_gateway(gateway):
+        await check_models(
+            [
+                ModelNeed("image_model", image_model, p["image_route"], output=("image",)),
+                ModelNeed("video_model", video_model, p["video_route"], output=("video",)),
+                ModelNeed("song_model", plan.model.value, "suno", output=song_outputs),
+            ]
+        )
+        budget = Budget.start(p["deadline_seconds"], p["poll_interval"])
+        with lend_gateway(gateway, p["credentials_block"], p["store_block"]) as ref:
+            runner = fan_out.with_options(task_runner=_runner(p["task_runner"]))
+            out = await runner(ref, image, video, plan, budget)
+
+        song = out.song.song
+        song_records = [r for s in song.steps for r in s.records]
+        mv_records = out.song.music_video.records if out.song.music_video else []
+        records = [*out.image, *out.video.records, *song_records, *mv_records]
+        # The branches ran in the fan-out subflow, whose manifest is its own: list every asset in
+        # this run's manifest too, so the run that was asked for is the one that tells all.
+        manifest_key = record_assets(gateway.store, records)
+        await acreate_markdown_artifact(
+            _summary(p["brief"], out, p["task_runner"]),
+            key="content-brief-summary",
+            description="Content brief: what was made",
+        )
+        await publish_assets(records, key="content-brief", title=f"Content brief: {song.title}")
+        task_ids = {"video": out.video.task_id} | {s.step: s.task_id for s in song.steps}
+        if out.song.music_video:
+            task_ids["music_video"] = out.song.music_video.task_id
+        return ContentBriefResult(
+            brief=p["brief"],
+            image=out.image,
+            video=out.video.records,
+            song=song_records,
+            music_video=mv_records,
+            title=song.title,
+            audio_id=song.audio_id,
+            task_ids=task_ids,
+            manifest_key=manifest_key,
+        )

@@ -1,0 +1,142 @@
+"""The ``content-brief`` flow end to end against the emulator, on both task runners."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from prefect import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from emulator.media import decode_audio, probe
+from flows.content_brief import (
+    ContentBriefResult,
+    GatewayRef,
+    content_brief,
+    lend_gateway,
+    resolve_gateway,
+)
+from tasks import Gateway
+from tests.conftest import created_task_ids
+
+#: Small media and fast polling keep a whole run around a second.
+SMALL: dict[str, Any] = {
+    "image_size": "256*256",
+    "video_size": "320*180",
+    "video_seconds": 2,
+    "poll_interval": 0.01,
+}
+
+
+def _read(gateway: Gateway, key: str) -> bytes:
+    with gateway.store.open(key) as handle:
+        data: bytes = handle.read()
+    return data
+
+
+def _check_stored(gateway: Gateway, result: ContentBriefResult) -> None:
+    """Every asset is in this run's manifest with the checksum of the stored bytes."""
+    manifest = gateway.store.read_json(result.manifest_key)
+    assert manifest["flow"] == "content-brief"
+    by_key = {entry["key"]: entry for entry in manifest["assets"]}
+    records = [*result.image, *result.video, *result.song, *result.music_video]
+    assert {r.key for r in records} <= set(by_key)
+    for record in records:
+        assert (
+            hashlib.sha256(_read(gateway, record.key)).hexdigest() == by_key[record.key]["sha256"]
+        )
+
+
+def _check_song(gateway: Gateway, result: ContentBriefResult) -> None:
+    kinds = {r.kind for r in result.song}
+    assert {"lyrics", "audio"} <= kinds
+    (track,) = [r for r in result.song if r.kind == "audio" and r.audio_id == result.audio_id]
+    samples, rate = decode_audio(_read(gateway, track.key))
+    assert len(samples) / rate > 1.0  # a real song, not an empty file
+
+
+async def test_default_run_makes_image_video_and_song(
+    gateway: Gateway, fast_music: httpx.AsyncClient
+) -> None:
+    result = await content_brief(**SMALL)
+
+    (image,) = result.image
+    with Image.open(io.BytesIO(_read(gateway, image.key))) as picture:
+        assert picture.format == "PNG" and picture.size == (256, 256)
+    (video,) = result.video
+    facts = probe(_read(gateway, video.key))
+    assert facts.video is not None and (facts.video.width, facts.video.height) == (320, 180)
+    assert facts.duration == pytest.approx(2.0, abs=0.2)
+    _check_song(gateway, result)
+    assert result.music_video == [] and set(result.task_ids) == {"video", "lyrics", "song"}
+    _check_stored(gateway, result)
+    created = await created_task_ids(fast_music)
+    assert sorted(created) == sorted(result.task_ids.values())
+
+    async with get_client() as client:
+        (summary,) = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["content-brief-summary"])),
+            limit=1,
+        )
+    assert result.brief in str(summary.data) and result.task_ids["video"] in str(summary.data)
+
+    again = await content_brief(**SMALL)  # the paid tasks are reused, not created again
+    assert await created_task_ids(fast_music) == created
+    assert again.task_ids == result.task_ids
+
+
+async def test_dask_runner_with_the_other_routes_and_a_music_video(
+    gateway: Gateway, fast_music: httpx.AsyncClient
+) -> None:
+    result = await content_brief(
+        brief="Night market in the rain: lanterns, steam and neon reflections.",
+        task_runner="dask",
+        image_route="gemini",
+        video_route="kling",
+        music_video=True,
+        **{**SMALL, "image_size": "320*180"},
+    )
+    (image,) = result.image
+    with Image.open(io.BytesIO(_read(gateway, image.key))) as picture:
+        # Gemini takes the aspect ratio (16:9) of image_size; the emulator's short side is 288.
+        assert picture.format == "PNG" and picture.size == (512, 288)
+    (video,) = result.video
+    assert probe(_read(gateway, video.key)).video is not None
+    _check_song(gateway, result)
+    (clip,) = result.music_video
+    facts = probe(_read(gateway, clip.key))
+    assert facts.video is not None and facts.audio is not None
+    _check_stored(gateway, result)
+    # The creates reached this test's emulator: the Dask worker threads used the lent gateway.
+    assert sorted(await created_task_ids(fast_music)) == sorted(result.task_ids.values())
+    assert set(result.task_ids) == {"video", "lyrics", "song", "music_video"}
+
+
+async def test_gateway_ref_falls_back_to_blocks_or_env(gateway: Gateway) -> None:
+    with lend_gateway(gateway, None, None) as ref:
+        assert await resolve_gateway(ref) is gateway
+    # Once returned (or in another process), the ref builds a gateway from names/env instead.
+    fallback = await resolve_gateway(GatewayRef(lent_id=ref.lent_id))
+    assert fallback is not gateway and fallback.store == gateway.store
+
+
+@pytest.mark.parametrize(
+    ("parameters", "named"),
+    [
+        ({"image_size": "big"}, "image_size"),
+        ({"song_model": "V9"}, "song_model"),
+        ({"video_model": "wan9-t2v"}, "video_model"),
+        ({"image_route": "gemini", "image_model": "wan2.6-t2v"}, "image_model"),
+        ({"video_seconds": 0}, "video_seconds"),
+    ],
+)
+async def test_bad_parameters_fail_before_any_create(
+    gateway: Gateway, control: httpx.AsyncClient, parameters: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ValueError, match=f"parameter '{named}'"):
+        await content_brief(**{**SMALL, **parameters})
+    assert await created_task_ids(control) == []
