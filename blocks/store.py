@@ -114,7 +114,7 @@ class AssetStore(Block):
     def root_url(self) -> str:
         """The resolved store root as a full URL."""
         fs, root = self._fs()
-        return fs.unstrip_protocol(root)
+        return str(fs.unstrip_protocol(root))
 
     def _fresh(self, key: str) -> tuple[AbstractFileSystem, str]:
         """The filesystem and path of ``key``, with fsspec's cached listing of it dropped.
@@ -134,7 +134,7 @@ class AssetStore(Block):
     def url(self, key: str) -> str:
         """The full URL of ``key``, e.g. ``s3://bucket/prefix/runs/1/song.mp3``."""
         fs, root = self._fs()
-        return fs.unstrip_protocol(f"{root}/{check_key(key)}")
+        return str(fs.unstrip_protocol(f"{root}/{check_key(key)}"))
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` holds a complete file (asked afresh: see :meth:`_fresh`)."""

@@ -3,9 +3,11 @@ artifacts of what was stored."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
 
 from prefect import get_run_logger, task
 from prefect.artifacts import (
@@ -13,7 +15,8 @@ from prefect.artifacts import (
     acreate_markdown_artifact,
     acreate_table_artifact,
 )
-from pydantic import BaseModel, ValidationError
+from prefect.context import FlowRunContext
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from anyint.types.models import Modality, RouteFamily
 from tasks import AssetRecord, Gateway, current_gateway, load_gateway, use_gateway
@@ -21,7 +24,9 @@ from tasks import AssetRecord, Gateway, current_gateway, load_gateway, use_gatew
 __all__ = [
     "ModelNeed",
     "check_models",
+    "checked_parameters",
     "gateway_for",
+    "named_error",
     "parse_parameters",
     "publish_assets",
     "use_gateway",
@@ -78,12 +83,67 @@ def parse_parameters(model: type[P], values: Mapping[str, Any]) -> P:
     try:
         return model.model_validate(dict(values))
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            message = str(error["msg"]).removeprefix("Value error, ")
-            where = ".".join(str(part) for part in error["loc"])
-            problems.append(f"parameter {where!r}: {message}" if where else message)
-        raise ValueError("; ".join(problems)) from None
+        raise named_error(exc) from None
+
+
+def named_error(exc: ValidationError, rename: dict[str, str] | None = None) -> ValueError:
+    """One ``ValueError`` that names the flow parameter behind each validation error.
+
+    Args:
+        exc: The validation error of a parameters model or a request body.
+        rename: Wire or field name → flow parameter name (e.g. ``{"prompt": "lyrics"}``).
+    """
+    rename = rename or {}
+    parts = []
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"]]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        name = loc[0] if loc else _named_in(message, rename)
+        parts.append(f"parameter {rename.get(name, name)!r}: {message}")
+    return ValueError("; ".join(parts))
+
+
+def _named_in(message: str, rename: dict[str, str]) -> str:
+    """The field a model-level rule message is about (the request models start with it)."""
+    first = message.split(" ", 1)[0]
+    return first if first in rename or first in ("prompt", "style", "title", "model") else "body"
+
+
+def checked_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate a flow's parameters against its own signature; errors name the parameter.
+
+    Flows using this are declared with ``validate_parameters=False``: Prefect would otherwise
+    reject a bad value with its own ``ParameterTypeError`` before the body runs, while these flows
+    promise a ``ValueError`` naming the parameter (and deployments still get the same schema,
+    which is built from the signature either way).
+
+    Args:
+        values: ``locals()`` at the top of the flow function (its parameters).
+
+    Returns:
+        The parameters coerced to their annotated types (``"V5"`` becomes ``SunoModel.V5``).
+    """
+    context = FlowRunContext.get()
+    if context is None or context.flow is None:
+        raise RuntimeError("checked_parameters() must be called inside a flow run")
+    model = _parameters_model(context.flow.fn)
+    try:
+        checked = model.model_validate({k: v for k, v in values.items() if k in model.model_fields})
+    except ValidationError as exc:
+        raise named_error(exc) from None
+    return {name: getattr(checked, name) for name in type(checked).model_fields}
+
+
+@functools.cache
+def _parameters_model(fn: Callable[..., Any]) -> type[BaseModel]:
+    hints = get_type_hints(fn, include_extras=True)
+    fields: dict[str, Any] = {
+        name: (hints.get(name, Any), param.default)
+        for name, param in inspect.signature(fn).parameters.items()
+    }
+    return create_model(
+        f"{fn.__name__}_parameters", __config__=ConfigDict(extra="forbid"), **fields
+    )
 
 
 async def gateway_for(credentials_block: str | None, store_block: str | None) -> Gateway:

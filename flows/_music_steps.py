@@ -13,21 +13,19 @@ instead of paying again.
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, get_type_hints
+from typing import Any, Literal
 
 from prefect import get_run_logger
-from prefect.context import FlowRunContext
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from anyint._utils import CALLBACK_FIELDS
 from anyint.types import RequestModel
 from anyint.types import suno as su
 from anyint.types.suno_requests import MODEL_LIMITS, PLACEHOLDER_CALLBACK_URL
+from flows._common import named_error
 from tasks import AssetRecord, FinishedTask, OutputRef, SubmittedTask, fetch, submit, wait
 
 __all__ = [
@@ -37,12 +35,10 @@ __all__ = [
     "StemsMode",
     "StepResult",
     "by_kind",
-    "checked_parameters",
     "derive_title",
     "make_follow_ups",
     "make_music_video",
     "make_song",
-    "named_error",
     "plan_song",
     "run_step",
 ]
@@ -58,29 +54,6 @@ _STEMS_ROUTES: dict[str, str] = {
 _LYRICS_STAND_IN = "[Verse]\n(lyrics from the lyrics step)"
 #: Longest derived title; well under every model's title limit.
 _DERIVED_TITLE_CHARS = 40
-
-
-def named_error(exc: ValidationError, rename: dict[str, str] | None = None) -> ValueError:
-    """One ``ValueError`` that names the flow parameter behind each validation error.
-
-    Args:
-        exc: The validation error of a parameters model or a request body.
-        rename: Wire or field name → flow parameter name (e.g. ``{"prompt": "lyrics"}``).
-    """
-    rename = rename or {}
-    parts = []
-    for error in exc.errors():
-        loc = [str(p) for p in error["loc"]]
-        message = str(error["msg"]).removeprefix("Value error, ")
-        name = loc[0] if loc else _named_in(message, rename)
-        parts.append(f"parameter {rename.get(name, name)!r}: {message}")
-    return ValueError("; ".join(parts))
-
-
-def _named_in(message: str, rename: dict[str, str]) -> str:
-    """The field a model-level rule message is about (the request models start with it)."""
-    first = message.split(" ", 1)[0]
-    return first if first in rename or first in ("prompt", "style", "title", "model") else "body"
 
 
 def _suno_body(request: type[RequestModel], /, **fields: Any) -> dict[str, Any]:
@@ -453,40 +426,3 @@ def by_kind(records: Iterable[AssetRecord]) -> dict[str, list[AssetRecord]]:
     for record in records:
         out.setdefault(record.kind, []).append(record)
     return out
-
-
-def checked_parameters(values: dict[str, Any]) -> dict[str, Any]:
-    """Validate a flow's parameters against its own signature; errors name the parameter.
-
-    Flows using this are declared with ``validate_parameters=False``: Prefect would otherwise
-    reject a bad value with its own ``ParameterTypeError`` before the body runs, while these flows
-    promise a ``ValueError`` naming the parameter (and deployments still get the same schema,
-    which is built from the signature either way).
-
-    Args:
-        values: ``locals()`` at the top of the flow function (its parameters).
-
-    Returns:
-        The parameters coerced to their annotated types (``"V5"`` becomes ``SunoModel.V5``).
-    """
-    context = FlowRunContext.get()
-    if context is None or context.flow is None:
-        raise RuntimeError("checked_parameters() must be called inside a flow run")
-    model = _parameters_model(context.flow.fn)
-    try:
-        checked = model.model_validate({k: v for k, v in values.items() if k in model.model_fields})
-    except ValidationError as exc:
-        raise named_error(exc) from None
-    return {name: getattr(checked, name) for name in type(checked).model_fields}
-
-
-@functools.cache
-def _parameters_model(fn: Callable[..., Any]) -> type[BaseModel]:
-    hints = get_type_hints(fn, include_extras=True)
-    fields: dict[str, Any] = {
-        name: (hints.get(name, Any), param.default)
-        for name, param in inspect.signature(fn).parameters.items()
-    }
-    return create_model(
-        f"{fn.__name__}_parameters", __config__=ConfigDict(extra="forbid"), **fields
-    )

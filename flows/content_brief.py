@@ -36,16 +36,22 @@ from tasks import AssetRecord, Gateway, load_gateway
 from tasks.assets import record_assets
 from tasks.generation import dashscope_image, gemini_image
 
-from ._common import ModelNeed, check_models, gateway_for, publish_assets, use_gateway
+from ._common import (
+    ModelNeed,
+    check_models,
+    checked_parameters,
+    gateway_for,
+    named_error,
+    publish_assets,
+    use_gateway,
+)
 from ._music_steps import (
     Budget,
     SongPlan,
     SongResult,
     StepResult,
-    checked_parameters,
     make_music_video,
     make_song,
-    named_error,
     plan_song,
     run_step,
 )

@@ -20,7 +20,14 @@ from pydantic import BaseModel, Field
 from anyint.types.suno import SunoModel
 from tasks.assets import AssetRecord, run_prefix
 
-from ._common import ModelNeed, check_models, gateway_for, publish_assets, use_gateway
+from ._common import (
+    ModelNeed,
+    check_models,
+    checked_parameters,
+    gateway_for,
+    publish_assets,
+    use_gateway,
+)
 from ._music_steps import (
     Budget,
     SongPlan,
@@ -28,7 +35,6 @@ from ._music_steps import (
     StemsMode,
     StepResult,
     by_kind,
-    checked_parameters,
     make_follow_ups,
     make_music_video,
     make_song,

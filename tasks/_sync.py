@@ -63,7 +63,7 @@ def store_bytes(
     """Store inline outputs ``(name, data, content_type)`` and add them to the manifest."""
     store = current_gateway().store
     prefix = request_key(route.split(".")[0], body)
-    stored = [
+    stored: list[tuple[StoredAsset, str | None]] = [
         (store.put_bytes(f"{prefix}/{name}", data, ctype), None) for name, data, ctype in items
     ]
     return _recorded(route, model, body, kind, usage, stored)
