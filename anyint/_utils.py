@@ -7,7 +7,14 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["CALLBACK_FIELDS", "SECRET_FIELDS", "canonical_json", "redact", "request_digest"]
+__all__ = [
+    "CALLBACK_FIELDS",
+    "SECRET_FIELDS",
+    "canonical_json",
+    "redact",
+    "request_digest",
+    "storable",
+]
 
 #: Body fields that name where results are delivered, not what is asked for. They are left out of
 #: request digests so the same request sent with a different callback URL is the same request.
@@ -62,3 +69,26 @@ def request_digest(method: str, path: str, body: Any = None) -> str:
 def redact(value: Any) -> Any:
     """Return a copy of ``value`` without credential-bearing keys, at every depth."""
     return _strip(value, SECRET_FIELDS)
+
+
+#: Strings longer than this (inline media) are stored as their length and digest.
+MAX_STORED_STRING = 2048
+
+
+def _compact(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _compact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_compact(v) for v in value]
+    if isinstance(value, str) and len(value) > MAX_STORED_STRING:
+        return f"<{len(value)} chars, sha256 {hashlib.sha256(value.encode()).hexdigest()}>"
+    return value
+
+
+def storable(body: Any) -> Any:
+    """A request fit to keep in manifests and journals.
+
+    No credentials, no callback URLs (they carry the receiver's token), and long strings such as
+    inline base64 media replaced by their length and sha256.
+    """
+    return _compact(_strip(body, SECRET_FIELDS | CALLBACK_FIELDS))

@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel
 
 from anyint import APIStatusError
-from anyint._utils import CALLBACK_FIELDS, redact
+from anyint._utils import redact, storable
 from blocks import AssetStore
 
 from . import routes
@@ -50,11 +50,11 @@ class AssetRecord(BaseModel):
 
 
 def clean_request(body: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A request as it may be stored: no credentials, no callback URL (it holds a token)."""
+    """A request as it may be stored (see :func:`anyint._utils.storable`)."""
     if body is None:
         return None
-    stripped: dict[str, Any] = redact({k: v for k, v in body.items() if k not in CALLBACK_FIELDS})
-    return stripped
+    stored: dict[str, Any] = storable(body)
+    return stored
 
 
 def run_prefix() -> str:

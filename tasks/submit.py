@@ -26,14 +26,21 @@ from prefect.context import TaskRunContext
 from pydantic import BaseModel
 
 from anyint import AmbiguousSubmitError, AnyIntError, APIConnectionError, APIStatusError
-from anyint._utils import CALLBACK_FIELDS, canonical_json, redact
+from anyint._utils import canonical_json, redact, storable
 
 from . import routes
 from ._gateway import current_gateway
 from ._policy import RETRY_OPTIONS
 from .routes import RouteSpec
 
-__all__ = ["SubmitInDoubtError", "SubmittedTask", "submit", "submit_digest"]
+__all__ = [
+    "SubmitInDoubtError",
+    "SubmittedTask",
+    "journal_key",
+    "mark_failed",
+    "submit",
+    "submit_digest",
+]
 
 _SNAKE_CALLBACKS = {"call_back_url", "callback_url", "callBackUrl"}
 
@@ -97,7 +104,41 @@ def _cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     )
     if parameters.get("force_new"):
         return f"anyint-submit-{digest}-{uuid.uuid4().hex}"  # a deliberate new submit
-    return f"anyint-submit-{digest}-{_scope()}"
+    # A task that ended failed bumps the attempt in the journal, so the next run's key misses
+    # the cache and submits again instead of handing back the failed task.
+    return f"anyint-submit-{digest}-{_scope()}-a{_attempt(journal_key(digest))}"
+
+
+def journal_key(digest: str) -> str:
+    """Where the submit journal of a request digest lives in the asset store."""
+    return f"submits/{digest}.json"
+
+
+def _attempt(key: str) -> int:
+    store = current_gateway().store
+    return int(store.read_json(key).get("attempt", 0)) if store.exists(key) else 0
+
+
+def mark_failed(submitted: SubmittedTask, status: str | None) -> None:
+    """Record that ``submitted`` ended failed, so a re-run submits afresh rather than reusing it.
+
+    Only the journal entry of that very task is changed (a newer submit is left alone).
+    """
+    store = current_gateway().store
+    key = journal_key(submitted.digest)
+    if not store.exists(key):
+        return
+    record = store.read_json(key)
+    if record.get("task_id") == submitted.task_id and record.get("state") == "created":
+        store.put_json(
+            key,
+            {
+                **record,
+                "state": "failed",
+                "failed_status": status,
+                "attempt": int(record.get("attempt", 0)) + 1,
+            },
+        )
 
 
 def _with_callback(spec: RouteSpec, body: dict[str, Any]) -> dict[str, Any]:
@@ -150,11 +191,19 @@ async def submit(
     gateway = current_gateway()
     store = gateway.store
     digest = submit_digest(route, body, idempotency_key)
-    key = f"submits/{digest}.json"
+    key = journal_key(digest)
     logger = get_run_logger()
+    attempt = 0
     if not force_new and store.exists(key):
         record = store.read_json(key)
-        if record.get("state") == "created":
+        attempt = int(record.get("attempt", 0))
+        if record.get("state") == "failed":
+            logger.info(
+                "task %s ended %s; submitting again",
+                record.get("task_id"),
+                record.get("failed_status"),
+            )
+        elif record.get("state") == "created":
             logger.info("reusing gateway task %s from an earlier run", record["task_id"])
             return SubmittedTask(
                 route=route,
@@ -163,13 +212,15 @@ async def submit(
                 reused=True,
                 submitted_at=record["created_at"],
             )
-        raise SubmitInDoubtError(route, digest, record.get("sent_at"))
+        else:
+            raise SubmitInDoubtError(route, digest, record.get("sent_at"))
     journal = {
         "route": route,
         "digest": digest,
         "path": spec.path,
-        "request": redact({k: v for k, v in body.items() if k not in CALLBACK_FIELDS}),
+        "request": storable(body),
         "state": "sending",
+        "attempt": attempt,
         "sent_at": _now(),
     }
     store.put_json(key, journal)

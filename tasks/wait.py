@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -15,13 +16,13 @@ from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifa
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from anyint import PollSchedule, TaskSnapshot, wait_for_task
+from anyint import PollSchedule, TaskFailedError, TaskSnapshot, wait_for_task
 from blocks import AssetStore
 
 from . import routes
 from ._gateway import current_gateway
 from ._policy import RETRY_OPTIONS
-from .submit import SubmittedTask
+from .submit import SubmittedTask, mark_failed
 
 __all__ = ["FinishedTask", "OutputRef", "wait"]
 
@@ -79,6 +80,15 @@ async def _watch_inbox(store: AssetStore, task_id: str, wake: asyncio.Event) -> 
         await asyncio.sleep(INBOX_INTERVAL)
 
 
+async def _wait_or_mark(submitted: SubmittedTask, waiting: Awaitable[Any]) -> Any:
+    """Await the wait loop; a task that ended failed is marked so a re-run submits afresh."""
+    try:
+        return await waiting
+    except TaskFailedError as exc:
+        mark_failed(submitted, exc.status)
+        raise
+
+
 def outputs_of(spec: routes.RouteSpec, snapshot: Any, client: Any) -> list[OutputRef]:
     """The outputs of a successful snapshot as serialisable references."""
     return [OutputRef(**vars(o)) for o in spec.outputs(snapshot, client)]
@@ -132,12 +142,15 @@ async def wait(
     watcher = asyncio.create_task(_watch_inbox(gateway.store, submitted.task_id, wake))
     try:
         async with gateway.client() as client:
-            snapshot = await wait_for_task(
-                lambda: spec.query(client, submitted.task_id),
-                task_id=submitted.task_id,
-                schedule=schedule,
-                on_change=on_change,
-                wake=wake,
+            snapshot = await _wait_or_mark(
+                submitted,
+                wait_for_task(
+                    lambda: spec.query(client, submitted.task_id),
+                    task_id=submitted.task_id,
+                    schedule=schedule,
+                    on_change=on_change,
+                    wake=wake,
+                ),
             )
             outputs = outputs_of(spec, snapshot, client)
     finally:

@@ -314,3 +314,18 @@ async def test_body_cut_after_headers_on_get_is_retried(make_client: MakeClient)
     responses = [httpx.Response(200, stream=BrokenBody()), ok({"v": 2})]
     client = make_client(lambda r: responses.pop(0))
     assert (await client.request("GET", "/x")).json() == {"v": 2}
+
+
+def test_storable_drops_secrets_callbacks_and_inline_media() -> None:
+    frame = "data:image/png;base64," + "A" * 5000
+    body = {
+        "prompt": "p",
+        "callBackUrl": "https://h/callbacks/tok/suno",
+        "api_key": "sk-x",
+        "input": {"img_url": frame, "nested": [{"callback_url": "u", "n": 1}]},
+    }
+    out = anyint._utils.storable(body)
+    assert out["prompt"] == "p" and "callBackUrl" not in out and "api_key" not in out
+    assert out["input"]["nested"] == [{"n": 1}]
+    assert out["input"]["img_url"].startswith(f"<{len(frame)} chars, sha256 ")
+    assert body["input"]["img_url"] == frame  # the caller's body is untouched

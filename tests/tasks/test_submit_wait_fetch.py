@@ -81,3 +81,29 @@ async def test_ambiguous_create_is_never_resent(
     assert len(await created_task_ids(control)) == 1
     await video_flow(body, force_new=True)  # the deliberate resubmit
     assert len(await created_task_ids(control)) == 2
+
+
+async def test_failed_task_is_resubmitted_once_on_rerun(
+    gateway: Gateway, control: httpx.AsyncClient
+) -> None:
+    from anyint import TaskFailedError
+
+    body = {**BODY, "input": {"prompt": "fails the first time"}}
+    await control.post(
+        "/_emulator/faults",
+        json={
+            "match": "POST /dashscope/v1/services/aigc/video-generation/*",
+            "fault": "task_failed",
+        },
+    )
+    with pytest.raises(TaskFailedError) as info:
+        await video_flow(body)
+    first = await created_task_ids(control)
+    assert info.value.task_id == first[0]
+    # The re-run must not hand back the failed task: it submits again, exactly once.
+    (asset,) = await video_flow(body)
+    created = await created_task_ids(control)
+    assert len(created) == 2 and asset.task_id == created[1]
+    # And a third run reuses the successful one.
+    await video_flow(body)
+    assert len(await created_task_ids(control)) == 2
