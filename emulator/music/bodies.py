@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from anyint.types import RequestModel
 from anyint.types.suno import (
     MODEL_LIMITS,
     SIMPLE_MODE_PROMPT_LIMIT,
@@ -75,13 +76,27 @@ def _model_limit(value: str | None, info: ValidationInfo) -> None:
         _too_long(value, limit, f"model {model.value}")
 
 
-class GenerateBody(GenerateParams):
-    """``POST /suno/generate``."""
+class _CatalogueChecked(RequestModel):
+    """Checks ``model`` against the emulator's catalogue before the client's own rules."""
 
-    @field_validator("model", mode="before")
+    @field_validator("model", mode="before", check_fields=False)
     @classmethod
     def _check_catalogue(cls, value: Any) -> Any:
         return _catalogue_model(value)
+
+
+class _ModelLimited(_CatalogueChecked):
+    """Per-model length limits on ``prompt``, ``style`` and ``title``, reported as 413."""
+
+    @field_validator("prompt", "style", "title", check_fields=False)
+    @classmethod
+    def _check_length(cls, value: str | None, info: ValidationInfo) -> str | None:
+        _model_limit(value, info)
+        return value
+
+
+class GenerateBody(_CatalogueChecked, GenerateParams):
+    """``POST /suno/generate``."""
 
     @field_validator("prompt", "style", "title")
     @classmethod
@@ -98,43 +113,16 @@ class UploadCoverBody(UploadCoverParams, GenerateBody):
     """``POST /suno/upload-cover`` (the generate rules plus ``uploadUrl``)."""
 
 
-class ExtendBody(ExtendParams):
+class ExtendBody(_ModelLimited, ExtendParams):
     """``POST /suno/extend`` (limits apply whatever ``defaultParamFlag`` says, as in the client)."""
 
-    @field_validator("model", mode="before")
-    @classmethod
-    def _check_catalogue(cls, value: Any) -> Any:
-        return _catalogue_model(value)
 
-    @field_validator("prompt", "style", "title")
-    @classmethod
-    def _check_length(cls, value: str | None, info: ValidationInfo) -> str | None:
-        _model_limit(value, info)
-        return value
-
-
-class UploadExtendBody(UploadExtendParams):
+class UploadExtendBody(_ModelLimited, UploadExtendParams):
     """``POST /suno/upload-extend``."""
 
-    @field_validator("model", mode="before")
-    @classmethod
-    def _check_catalogue(cls, value: Any) -> Any:
-        return _catalogue_model(value)
 
-    @field_validator("prompt", "style", "title")
-    @classmethod
-    def _check_length(cls, value: str | None, info: ValidationInfo) -> str | None:
-        _model_limit(value, info)
-        return value
-
-
-class AddVocalsBody(AddVocalsParams):
+class AddVocalsBody(_CatalogueChecked, AddVocalsParams):
     """``POST /suno/add-vocals``."""
-
-    @field_validator("model", mode="before")
-    @classmethod
-    def _check_catalogue(cls, value: Any) -> Any:
-        return _catalogue_model(value)
 
     @field_validator("prompt", "style", "title")
     @classmethod
@@ -144,13 +132,8 @@ class AddVocalsBody(AddVocalsParams):
         return value
 
 
-class AddInstrumentalBody(AddInstrumentalParams):
+class AddInstrumentalBody(_CatalogueChecked, AddInstrumentalParams):
     """``POST /suno/add-instrumental`` (``tags`` is the style text: the style limit applies)."""
-
-    @field_validator("model", mode="before")
-    @classmethod
-    def _check_catalogue(cls, value: Any) -> Any:
-        return _catalogue_model(value)
 
     @field_validator("title", "tags")
     @classmethod
