@@ -76,6 +76,21 @@ class AnyIntError(Exception):
 
     retryable: bool = False
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors get pickled (Prefect persists failed task results, Dask ships them between
+        # processes). Rebuild without __init__, whose keyword-only arguments the default reduce
+        # cannot pass, and without the request: its headers hold the API key and its body the
+        # callback URL with its token.
+        state = dict(self.__dict__)
+        if "request" in state:
+            state["request"] = None
+        return (_rebuild, (type(self), self.args), state)
+
+
+def _rebuild(cls: type[AnyIntError], args: tuple[Any, ...]) -> AnyIntError:
+    """Unpickle an :class:`AnyIntError` (see ``AnyIntError.__reduce__``)."""
+    return cls.__new__(cls, *args)
+
 
 class APIError(AnyIntError):
     """A request to the gateway failed.

@@ -231,9 +231,17 @@ def _prefect_api_configured() -> bool:
 # -- logging ---------------------------------------------------------------------------------------
 
 
+#: Tokens of the receivers built in this process: masked wherever they appear in a logged path,
+#: including a query string (``/callbacks/suno?token=...`` from a misconfigured sender).
+_KNOWN_TOKENS: set[str] = set()
+
+
 def mask_callback_tokens(text: str) -> str:
-    """Replace the path segment after ``/callbacks/`` with ``***``."""
-    return _TOKEN_SEGMENT.sub(r"\1***", text)
+    """Replace the path segment after ``/callbacks/``, and any known token, with ``***``."""
+    text = _TOKEN_SEGMENT.sub(r"\1***", text)
+    for token in _KNOWN_TOKENS:
+        text = text.replace(token, "***")
+    return text
 
 
 class TokenMaskFilter(logging.Filter):
@@ -394,6 +402,7 @@ def create_callback_app(
             "(a receiver without one would accept callbacks from anyone)"
         )
     check_token(resolved)
+    _KNOWN_TOKENS.add(resolved)
     if max_body < 1:
         raise ValueError("max_body must be positive")
     if emit_events is None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 from collections.abc import Awaitable
 from typing import Any
 
@@ -89,6 +91,17 @@ async def _wait_or_mark(submitted: SubmittedTask, waiting: Awaitable[Any]) -> An
         raise
 
 
+def _without_callback_token(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """``snapshot`` with the callback token masked: Suno echoes the request (``param``), callback
+    URL included, and a FinishedTask travels on as a task or flow parameter, or a result."""
+    token = os.environ.get("ANYINT_CALLBACK_TOKEN", "").strip()
+    text = json.dumps(snapshot)
+    if not token or token not in text:
+        return snapshot
+    masked: dict[str, Any] = json.loads(text.replace(token, "***"))  # URL-safe: JSON stays valid
+    return masked
+
+
 def outputs_of(spec: routes.RouteSpec, snapshot: Any, client: Any) -> list[OutputRef]:
     """The outputs of a successful snapshot as serialisable references."""
     return [OutputRef(**vars(o)) for o in spec.outputs(snapshot, client)]
@@ -158,6 +171,7 @@ async def wait(
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
     dump = snapshot.model_dump(mode="json") if isinstance(snapshot, BaseModel) else {}
+    dump = _without_callback_token(dump)
     return FinishedTask(
         route=submitted.route,
         task_id=submitted.task_id,

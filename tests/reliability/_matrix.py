@@ -1,0 +1,461 @@
+"""The fault matrix as data: route steps by injectable faults → expected outcome.
+
+A *step* is one logical paid operation of a route (a sync call, or submit → wait → fetch of a task
+route). A *fault* is one thing the emulator can do wrong, aimed at one part of a step (its paid
+call, its status query, its download, the task it creates, its callbacks or its asset URLs).
+:func:`cases` crosses the two tables, leaving out combinations that cannot occur (no callbacks on
+DashScope, no SSE on a plain call). Adding a route or a fault is one row.
+
+Faults whose handling differs per route (task failure statuses, callback shapes, output URLs,
+whether a create is marked as one) hit every route. Faults handled by code that every route of a
+family shares (the client's retry loop for statuses and dropped connections on the family's
+resource) hit one lead route per family, which keeps the suite within its time budget: all six
+AI Music creation routes go through ``Suno._create``, all their queries through ``Suno._query``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from prefect import flow
+
+from anyint import (
+    NotFoundError,
+    PermissionDeniedError,
+    PollSchedule,
+    TaskFailedError,
+)
+from anyint.types.suno_requests import PLACEHOLDER_CALLBACK_URL
+from tasks import Gateway, SubmitInDoubtError, fetch, submit, wait
+from tasks.generation import dashscope_image, gemini_image
+from tasks.understanding import describe_images
+
+from ._support import data_url, png_bytes
+
+Target = Literal["call", "query", "download", "task", "callback", "expiry"]
+
+# -- the steps ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One logical paid operation.
+
+    Attributes:
+        name: Row id.
+        call: The paid request, ``"METHOD /path-glob"`` (what a fault on ``call`` targets).
+        family: Emulator timing family of a task route.
+        route: ``tasks.routes`` name of a task route; None for a sync task.
+        body: Request body of a task route (``{parent}`` fields filled from the parent song).
+        query: Status query of a task route.
+        download: A download that goes through a gateway route (faults can target it).
+        parent: Needs a finished song (Suno follow-ups take its ``taskId``/``audioId``).
+        failed: Terminal status a ``task_failed`` fault produces.
+        unknown: Error type and message pattern of a task the gateway has forgotten.
+        streaming: The call is an SSE stream.
+        expiring: Outputs come from expiring asset URLs.
+        callbacks: The route takes a callback URL.
+        lead: The route that stands for its family under faults of family-wide code.
+    """
+
+    name: str
+    call: str
+    family: str | None = None
+    route: str | None = None
+    body: dict[str, Any] = field(default_factory=dict)
+    query: str | None = None
+    download: str | None = None
+    parent: bool = False
+    failed: str = ""
+    unknown: tuple[type[Exception], str] | None = None
+    streaming: bool = False
+    expiring: bool = True
+    callbacks: bool = False
+    lead: bool = True
+
+    @property
+    def is_task(self) -> bool:
+        """A submit → wait → fetch step."""
+        return self.route is not None
+
+    @property
+    def is_suno(self) -> bool:
+        """An AI Music step (the only family with 430/455)."""
+        return self.name.startswith("suno")
+
+
+_MISSING = (NotFoundError, r"not found")
+_SUNO = "suno"
+STEPS: list[Step] = [
+    Step("anthropic", "POST /anthropic/v1/messages", expiring=False),
+    Step("gemini", "POST /gemini/v1beta/models/*:generateContent", expiring=False),
+    Step(
+        "gemini-stream",
+        "POST /gemini/v1beta/models/*:streamGenerateContent",
+        streaming=True,
+        expiring=False,
+    ),
+    Step("dashscope-image", "POST /dashscope/v1/services/aigc/multimodal-generation/generation"),
+    Step(
+        "dashscope-video",
+        "POST /dashscope/v1/services/aigc/video-generation/video-synthesis",
+        family="dashscope",
+        route="dashscope.video-synthesis",
+        body={
+            "model": "wan2.6-t2v",
+            "input": {"prompt": "a red kite over the sea"},
+            "parameters": {"size": "320*180", "duration": 1},
+        },
+        query="GET /dashscope/v1/tasks/*",
+        failed="FAILED",
+        unknown=(TaskFailedError, r"ended UNKNOWN"),
+    ),
+    Step(
+        "kling-text2video",
+        "POST /transtreams/kling/v1/videos/text2video",
+        family="kling",
+        route="kling.text2video",
+        body={"model_name": "kling-v3", "prompt": "a fox in snow", "duration": 1},
+        query="GET /transtreams/kling/v1/videos/text2video/*",
+        failed="failed",
+        unknown=_MISSING,
+        callbacks=True,
+    ),
+    Step(
+        "kling-videos",
+        "POST /openai/v1/videos",
+        family="videos",
+        route="videos.create",
+        body={"model": "kling-3.0", "prompt": "a paper boat", "duration": 1},
+        query="GET /openai/v1/videos/*",
+        download="GET /openai/v1/videos/*/content",
+        failed="failed",
+        unknown=_MISSING,
+        expiring=False,  # the MP4 comes from the gateway's own /content route
+    ),
+    Step(
+        "suno-generate",
+        "POST /suno/generate",
+        family=_SUNO,
+        route="suno.generate",
+        body={"customMode": False, "instrumental": False, "model": "V5", "prompt": "a sea shanty"},
+        query="GET /suno/query/task",
+        failed="GENERATE_AUDIO_FAILED",
+        unknown=_MISSING,
+        callbacks=True,
+    ),
+    Step(
+        "suno-lyrics",
+        "POST /suno/generate-lyrics",
+        family=_SUNO,
+        lead=False,
+        route="suno.generate-lyrics",
+        body={"prompt": "a song about lighthouses"},
+        query="GET /suno/query/lyrics",
+        failed="GENERATE_LYRICS_FAILED",
+        unknown=_MISSING,
+        expiring=False,  # lyrics come inline
+        callbacks=True,
+    ),
+    Step(
+        "suno-vocal-removal",
+        "POST /suno/vocal-removal",
+        family=_SUNO,
+        lead=False,
+        route="suno.vocal-removal",
+        body={"taskId": "{task_id}", "audioId": "{audio_id}"},
+        query="GET /suno/query/vocal-removal",
+        parent=True,
+        failed="GENERATE_AUDIO_FAILED",
+        unknown=_MISSING,
+        callbacks=True,
+    ),
+    Step(
+        "suno-mp4",
+        "POST /suno/mp4-generate",
+        family=_SUNO,
+        lead=False,
+        route="suno.mp4-generate",
+        body={"taskId": "{task_id}", "audioId": "{audio_id}"},
+        query="GET /suno/query/mp4",
+        parent=True,
+        failed="GENERATE_MP4_FAILED",
+        unknown=_MISSING,
+        callbacks=True,
+    ),
+    Step(
+        "suno-wav",
+        "POST /suno/wav-generate",
+        family=_SUNO,
+        lead=False,
+        route="suno.wav-generate",
+        body={"taskId": "{task_id}", "audioId": "{audio_id}"},
+        query="GET /suno/query/wav",
+        parent=True,
+        failed="GENERATE_WAV_FAILED",
+        unknown=_MISSING,
+        callbacks=True,
+    ),
+    Step(
+        "suno-cover",
+        "POST /suno/generate-cover",
+        family=_SUNO,
+        lead=False,
+        route="suno.generate-cover",
+        body={"taskId": "{task_id}"},
+        query="GET /suno/query/cover",
+        parent=True,
+        failed="GENERATE_COVER_FAILED",
+        unknown=_MISSING,
+        callbacks=True,
+    ),
+]
+
+
+# -- the faults -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a step does under a fault.
+
+    Attributes:
+        error: Exception the flow must end with; None when it must recover.
+        match: Regex its message must contain (``{failed}`` is the step's failure status).
+        keeps_task_id: The message must name the gateway task id.
+        creates: Gateway tasks created by the step (task routes).
+        processed: Paid calls the gateway carried out (sync routes).
+    """
+
+    error: type[Exception] | None = None
+    match: str = ""
+    keeps_task_id: bool = False
+    creates: int = 1
+    processed: int = 1
+
+
+OK = Expect()
+IN_DOUBT_UNSENT = Expect(SubmitInDoubtError, r"force_new=True", creates=0)
+IN_DOUBT_CREATED = Expect(SubmitInDoubtError, r"force_new=True", creates=1)
+RESENT = Expect(processed=2)  # a sync call whose answer was lost is asked again (see README)
+
+
+def _task_failed(step: Step) -> Expect:
+    return Expect(TaskFailedError, rf"ended {step.failed}\b", keeps_task_id=True)
+
+
+def _task_unknown(step: Step) -> Expect:
+    assert step.unknown is not None
+    return Expect(step.unknown[0], step.unknown[1], keeps_task_id=True)
+
+
+def _expired(step: Step) -> Expect:
+    # A sync route has no task to ask again for a fresh URL: fail, naming why.
+    return OK if step.is_task else Expect(PermissionDeniedError, r"expired")
+
+
+Outcome = Expect | Callable[[Step], Expect] | None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injectable fault and what every kind of step must do under it.
+
+    Attributes:
+        id: Row id.
+        target: Which part of the step it hits.
+        spec: The ``/_emulator/faults`` body without ``match`` (for ``expiry``: the asset TTL).
+        task: Outcome on a task route (None: not applicable).
+        sync: Outcome on a sync route (None: not applicable).
+        scope: ``route``: every route; ``family``: the lead route of each family.
+        only: Further restriction to the steps it applies to.
+        threaded: Needs the socket server and a short client read timeout.
+    """
+
+    id: str
+    target: Target
+    spec: dict[str, Any]
+    task: Outcome = OK
+    sync: Outcome = OK
+    scope: Literal["route", "family"] = "family"
+    only: Callable[[Step], bool] = lambda step: True
+    threaded: bool = False
+
+    def applies(self, step: Step) -> bool:
+        """Whether this fault can hit ``step``."""
+        outcome = self.task if step.is_task else self.sync
+        if outcome is None or not self.only(step) or (self.scope == "family" and not step.lead):
+            return False
+        part = {
+            "call": step.call,
+            "query": step.query,
+            "download": step.download,
+            "task": step.route,
+            "callback": step.route if step.callbacks else None,
+            "expiry": "yes" if step.expiring else None,
+        }[self.target]
+        return part is not None
+
+    def expect(self, step: Step) -> Expect:
+        """The expected outcome on ``step``."""
+        outcome = self.task if step.is_task else self.sync
+        assert outcome is not None
+        return outcome(step) if callable(outcome) else outcome
+
+    def match(self, step: Step) -> str:
+        """The ``match`` of the fault for ``step``."""
+        target = {"task": "call", "callback": "call"}.get(self.target, self.target)
+        value = getattr(step, target)
+        assert isinstance(value, str)
+        return value
+
+
+SLOW_SECONDS = 0.8  # the injected delay: well past the client's read timeout below
+READ_TIMEOUT = 0.3
+
+FAULTS: list[Fault] = [
+    # The paid call itself. Statuses are answered before any work, so a retry is safe.
+    Fault("429", "call", {"fault": "status", "status": 429}),
+    Fault("429-retry-after", "call", {"fault": "status", "status": 429, "retry_after": 0.15}),
+    Fault("430", "call", {"fault": "status", "status": 430}, only=lambda s: s.is_suno),
+    Fault("455", "call", {"fault": "status", "status": 455}, only=lambda s: s.is_suno),
+    Fault("500", "call", {"fault": "status", "status": 500, "times": 2}),
+    Fault("503", "call", {"fault": "status", "status": 503}),
+    # Connection faults: the client cannot know whether a create arrived, so it never resends.
+    # Every route: each resource method must mark its create as one.
+    Fault("drop-before", "call", {"fault": "drop_before"}, task=IN_DOUBT_UNSENT),
+    Fault(
+        "drop-after",
+        "call",
+        {"fault": "drop_after"},
+        task=IN_DOUBT_CREATED,
+        sync=RESENT,
+        scope="route",
+    ),
+    Fault("truncate", "call", {"fault": "truncate"}, task=IN_DOUBT_CREATED, sync=RESENT),
+    Fault(
+        "slow",
+        "call",
+        {"fault": "delay", "seconds": SLOW_SECONDS},
+        task=IN_DOUBT_CREATED,
+        sync=RESENT,
+        only=lambda s: s.name in {"anthropic", "gemini-stream", "dashscope-video", "suno-generate"},
+        threaded=True,
+    ),
+    Fault("sse-error", "call", {"fault": "sse_error"}, only=lambda s: s.streaming, sync=RESENT),
+    # The status query: a GET, always safe to repeat.
+    Fault("query-503", "query", {"fault": "status", "status": 503, "times": 2}),
+    Fault("query-drop-before", "query", {"fault": "drop_before"}),
+    Fault("query-drop-after", "query", {"fault": "drop_after"}),
+    Fault("query-truncate", "query", {"fault": "truncate"}),
+    Fault(
+        "query-slow",
+        "query",
+        {"fault": "delay", "seconds": SLOW_SECONDS},
+        only=lambda s: s.name == "kling-text2video",
+        threaded=True,
+    ),
+    # A download through a gateway route (the OpenAI-style video /content).
+    Fault("download-truncate", "download", {"fault": "truncate"}),
+    Fault("download-drop", "download", {"fault": "drop_after"}),
+    Fault("download-503", "download", {"fault": "status", "status": 503}),
+    # The task ends badly: permanent, fail fast and keep the task id.
+    Fault(
+        "task-failed", "task", {"fault": "task_failed"}, task=_task_failed, sync=None, scope="route"
+    ),
+    Fault("task-unknown", "task", {"fault": "task_unknown"}, task=_task_unknown, sync=None),
+    # Callbacks are a shortcut, never the only way to learn the result.
+    Fault("callback-lost", "callback", {"fault": "callback_drop"}, sync=None),
+    Fault(
+        "callback-duplicated",
+        "callback",
+        {"fault": "callback_duplicate"},
+        sync=None,
+        scope="route",  # every route's callback shape must be recognised
+    ),
+    Fault("callback-late", "callback", {"fault": "callback_delay", "seconds": 0.25}, sync=None),
+    # Asset URLs that expire before the download: every route lists its outputs its own way.
+    Fault("url-expired", "expiry", {"asset_ttl": 0.2}, task=OK, sync=_expired, scope="route"),
+]
+
+
+def cases() -> list[tuple[Step, Fault]]:
+    """Every applicable (step, fault) pair."""
+    return [(s, f) for f in FAULTS for s in STEPS if f.applies(s)]
+
+
+# -- running a step -------------------------------------------------------------------------------
+
+#: Seconds a Prefect retry waits in rows that must fail fast: a retry there (which must not
+#: happen) shows as a run far longer than ``FAIL_FAST_SECONDS``, whatever the machine's load.
+RETRY_TELLTALE = 30.0
+#: Below this a failing row cannot have been retried by Prefect.
+FAIL_FAST_SECONDS = 10.0
+# Rows that must recover retry at once; rows that must fail fast retry (if ever) very late.
+# Retry counts and retry conditions stay the product's own.
+_FAST = {"retry_delay_seconds": 0}
+_SLOW = {"retry_delay_seconds": RETRY_TELLTALE}
+_QUICK = tuple(t.with_options(**_FAST) for t in (submit, wait, fetch))
+_PLAIN = tuple(t.with_options(**_SLOW) for t in (submit, wait, fetch))
+_SYNC = {"anthropic": describe_images, "gemini": gemini_image, "dashscope-image": dashscope_image}
+_SYNC_QUICK = {name: t.with_options(**_FAST) for name, t in _SYNC.items()}
+_SYNC_PLAIN = {name: t.with_options(**_SLOW) for name, t in _SYNC.items()}
+
+
+@flow(name="reliability-task-step")
+async def task_step(
+    route: str, body: dict[str, Any], pause: float = 0.0, quick: bool = True
+) -> dict[str, Any]:
+    """submit → wait → fetch of one task route; ``pause`` lets asset URLs expire before fetch."""
+    do_submit, do_wait, do_fetch = _QUICK if quick else _PLAIN
+    submitted = await do_submit(route, body)
+    finished = await do_wait(
+        submitted, deadline_seconds=20, initial_interval=0.01, max_interval=0.05
+    )
+    if pause:
+        await asyncio.sleep(pause)
+    records = await do_fetch(finished, request=body, model=body.get("model"))
+    return {"finished": finished, "records": records}
+
+
+@flow(name="reliability-sync-step")
+async def sync_step(step: str, quick: bool = True) -> dict[str, Any]:
+    """One sync route call through its Prefect task."""
+    tasks = _SYNC_QUICK if quick else _SYNC_PLAIN
+    if step == "anthropic":
+        image = data_url(png_bytes())
+        answer = await tasks["anthropic"]([image], "What is this?", "claude-sonnet-4-6")
+        return {"answer": answer, "records": []}
+    if step.startswith("gemini"):
+        records = await tasks["gemini"](
+            "a lighthouse", "gemini-3.1-flash-image-preview", stream=step == "gemini-stream"
+        )
+    else:
+        records = await tasks["dashscope-image"]("a poster", "qwen-image-plus", size="328*200")
+    return {"records": records}
+
+
+PARENT_PROMPT = "a parent song for follow-ups"
+
+
+async def make_parent(gateway: Gateway) -> dict[str, str]:
+    """A finished song (outside Prefect): ``task_id`` and the first track's ``audio_id``."""
+    schedule = PollSchedule(initial=0.01, max_interval=0.05, deadline=20)
+    async with gateway.client() as client:
+        created = await client.suno.generate(
+            custom_mode=False,
+            instrumental=False,
+            model="V5",
+            prompt=PARENT_PROMPT,
+            call_back_url=PLACEHOLDER_CALLBACK_URL,
+        )
+        done = await client.suno.wait(created.task_id, schedule=schedule)
+    return {"task_id": created.task_id, "audio_id": done.tracks[0].id}
+
+
+def fill(body: dict[str, Any], parent: dict[str, str]) -> dict[str, Any]:
+    """``body`` with ``{task_id}``/``{audio_id}`` replaced from the parent song."""
+    return {k: v.format(**parent) if isinstance(v, str) else v for k, v in body.items()}

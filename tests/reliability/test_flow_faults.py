@@ -1,0 +1,230 @@
+"""Flow-level rows of the fault matrix: each product flow under faults on its own steps.
+
+The task-level matrix (``test_fault_matrix.py``) covers every route and fault; here each flow gets
+a mix of transient faults it must ride out, and permanent ones it must fail fast on with the
+gateway task id in the message. In every row: no gateway route got a second create, and the
+store holds no temporary file and only assets matching their records.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from anyint import PermissionDeniedError, TaskFailedError
+from blocks import AssetStore
+from emulator.app import EmulatorApp
+from tasks import Gateway, SubmitInDoubtError
+
+from ._support import assert_store_consistent, calls, inject, wire_receiver
+
+#: A permanent failure that Prefect retried would take at least 2 + 10 s more (tasks/_policy.py).
+FAIL_FAST_SECONDS = 8.0
+# Flows build their own Gateway from the current one (gateway_for), so they retry on the client's
+# real schedule (0.5-1 s): rows keep transient faults few.
+_FAST_MUSIC = {"poll_interval": 0.05}
+
+
+@dataclass(frozen=True)
+class FlowCase:
+    """One flow run under faults.
+
+    Attributes:
+        id: Row id.
+        flow: Module (and function) name under ``flows``.
+        params: Flow parameters.
+        faults: ``(match, fault spec)`` pairs queued before the run.
+        creates: Gateway tasks the run must create in all (each route at most once).
+        error: Exception the run must end with; None when it must recover.
+        match: Regex the error message must contain.
+        failed_route: Create path whose task id the error message must name.
+        receiver: Deliver callbacks to a receiver on the flow's store.
+        ttl: Asset URL lifetime to set on the emulator.
+        slow: Takes around 5 s (the client's real retry backoff, a whole pipeline).
+    """
+
+    id: str
+    flow: str
+    params: dict[str, Any]
+    faults: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    creates: int = 0
+    error: type[Exception] | None = None
+    match: str = ""
+    failed_route: str | None = None
+    receiver: bool = False
+    ttl: float | None = None
+    slow: bool = False
+
+
+_MUSIC_CREATES = 6  # lyrics, song, stems, WAV, cover art, music video
+
+CASES: list[FlowCase] = [
+    FlowCase(
+        "music-video-transient",
+        "music_video",
+        _FAST_MUSIC,
+        [
+            ("POST /suno/generate-lyrics", {"fault": "status", "status": 503}),
+            ("POST /suno/generate", {"fault": "status", "status": 429, "retry_after": 0.1}),
+            ("GET /suno/query/task", {"fault": "drop_after"}),
+            ("POST /suno/vocal-removal", {"fault": "status", "status": 430}),
+            ("GET /suno/query/vocal-removal", {"fault": "truncate"}),
+            ("POST /suno/wav-generate", {"fault": "status", "status": 455}),
+            ("POST /suno/mp4-generate", {"fault": "status", "status": 500}),
+        ],
+        creates=_MUSIC_CREATES,
+        slow=True,
+    ),
+    FlowCase(
+        "music-video-callbacks",
+        "music_video",
+        {"poll_interval": 0.5},  # slow polls: the callbacks do the waking
+        [
+            ("POST /suno/generate", {"fault": "callback_duplicate"}),
+            ("POST /suno/wav-generate", {"fault": "callback_drop"}),
+            ("POST /suno/mp4-generate", {"fault": "callback_delay", "seconds": 0.3}),
+        ],
+        creates=_MUSIC_CREATES,
+        receiver=True,
+    ),
+    FlowCase(
+        "music-video-mp4-failed",
+        "music_video",
+        _FAST_MUSIC,
+        [("POST /suno/mp4-generate", {"fault": "task_failed"})],
+        creates=_MUSIC_CREATES,
+        error=TaskFailedError,
+        match="GENERATE_MP4_FAILED",
+        failed_route="/suno/mp4-generate",
+    ),
+    FlowCase(
+        "music-video-stems-in-doubt",
+        "music_video",
+        _FAST_MUSIC,
+        [("POST /suno/vocal-removal", {"fault": "drop_after"})],
+        creates=_MUSIC_CREATES - 1,  # no music video after a step in doubt
+        error=SubmitInDoubtError,
+        match="force_new=True",
+    ),
+    FlowCase(
+        "video-kling-transient",
+        "generate_video",
+        {"route": "kling", "duration": 1},
+        [
+            ("POST /transtreams/kling/v1/videos/text2video", {"fault": "status", "status": 503}),
+            ("GET /transtreams/kling/v1/videos/text2video/*", {"fault": "drop_before"}),
+            ("POST /transtreams/kling/v1/videos/text2video", {"fault": "callback_duplicate"}),
+        ],
+        creates=1,
+        receiver=True,
+    ),
+    FlowCase(
+        "video-dashscope-unknown",
+        "generate_video",
+        {"duration": 1},
+        [("POST /dashscope/v1/services/aigc/*", {"fault": "task_unknown"})],
+        creates=1,
+        error=TaskFailedError,
+        match="UNKNOWN",
+        failed_route="/dashscope/v1/services/aigc/video-generation/video-synthesis",
+    ),
+    FlowCase(
+        "image-gemini-stream-transient",
+        "generate_image",
+        {"route": "gemini", "stream": True},
+        [("POST /gemini/*", {"fault": "status", "status": 429, "retry_after": 0.1, "times": 2})],
+    ),
+    FlowCase(
+        "image-dashscope-url-expired",
+        "generate_image",
+        {"route": "dashscope"},
+        error=PermissionDeniedError,
+        match="expired",
+        ttl=1e-6,
+    ),
+    FlowCase(
+        "describe-transient",
+        "describe_images",
+        {},
+        [
+            ("GET /*/v1/models", {"fault": "status", "status": 503}),
+            ("POST /anthropic/v1/messages", {"fault": "status", "status": 429, "retry_after": 0.1}),
+        ],
+    ),
+    FlowCase(
+        "content-brief-transient",
+        "content_brief",
+        {
+            "poll_interval": 0.05,
+            "image_route": "gemini",
+            "video_seconds": 1,
+            "video_size": "320*180",
+        },
+        [
+            ("POST /gemini/*", {"fault": "status", "status": 503}),
+            ("GET /dashscope/v1/tasks/*", {"fault": "truncate"}),
+            ("POST /suno/generate", {"fault": "status", "status": 430}),
+        ],
+        creates=3,  # the video, the lyrics and the song
+        slow=True,
+    ),
+]
+
+
+def _creates(log: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(c["path"], c["created_task_id"]) for c in log if c["created_task_id"]]
+
+
+def _param(case: FlowCase) -> Any:
+    return pytest.param(case, id=case.id, marks=[pytest.mark.slow] if case.slow else [])
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+async def test_flow_under_faults(
+    case: FlowCase,
+    gateway: Gateway,
+    emulator: EmulatorApp,
+    control: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store: AssetStore = gateway.store
+    if case.receiver:
+        wire_receiver(emulator, store, monkeypatch.setenv)
+    if case.ttl is not None:
+        await control.post("/_emulator/settings", json={"asset_ttl": case.ttl})
+    for match, spec in case.faults:
+        await inject(control, match, **spec)
+    run = getattr(importlib.import_module(f"flows.{case.flow}"), case.flow)
+    error: BaseException | None = None
+    start = time.monotonic()
+    try:
+        result = await run(**case.params)
+    except Exception as exc:
+        error = exc
+    elapsed = time.monotonic() - start
+    await emulator.backend.callbacks.drain()
+    log = await calls(control)
+    created = _creates(log)
+
+    if case.error is None:
+        assert error is None, f"{case.flow} did not recover: {error!r}"
+        assert result is not None
+    else:
+        assert isinstance(error, case.error), repr(error)
+        assert re.search(case.match, str(error)), str(error)
+        assert elapsed < FAIL_FAST_SECONDS, f"took {elapsed:.1f}s to fail"
+        if case.failed_route:
+            (task_id,) = [t for path, t in created if path == case.failed_route]
+            assert task_id in str(error), f"{task_id} missing from: {error}"
+    per_route = Counter(path for path, _ in created)
+    assert all(n == 1 for n in per_route.values()), f"a route was created twice: {per_route}"
+    assert len(created) == case.creates, created
+    assert not emulator.backend.faults, "a queued fault never fired: the row tested nothing"
+    assert_store_consistent(store)

@@ -1,0 +1,356 @@
+"""Secrets: the API key and the callback token reach the gateway and nowhere else.
+
+Each test runs the real thing with fresh canaries (a key and a callback token made for this
+run only, so nothing another test did can interfere), then searches everything a user, an
+operator or an attacker with read access could see: captured stdout/stderr, log records, the
+Prefect database (every text and blob column: logs, parameters, artifacts, states, events),
+Prefect's home folder (result storage, where persisted results and failures are pickled), the
+asset store (assets, manifests, journals, the callback inbox) and artifacts and run parameters
+read back through the Prefect client. The canary must be found in none of them, while the token
+must be found where it belongs: in the callback URL the gateway received.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import inspect
+import json
+import os
+import re
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogHandler
+from prefect.settings import PREFECT_HOME, PREFECT_SERVER_DATABASE_CONNECTION_URL
+
+from blocks import AnyIntCredentials, AssetStore
+from callbacks import create_callback_app
+from emulator.app import EmulatorApp
+from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport
+from tasks import FinishedTask, Gateway, fetch, submit, use_gateway, wait
+from tasks.generation import gemini_image
+
+from ._support import RECEIVER_URL, inject
+
+#: Every flow with parameters covering each route it offers (defaults first).
+FLOW_RUNS: list[tuple[str, dict[str, Any]]] = [
+    ("describe_images", {}),
+    ("describe_images", {"route": "gemini"}),
+    ("generate_image", {"route": "gemini", "stream": True}),
+    ("generate_image", {"route": "dashscope"}),
+    ("generate_video", {"route": "kling", "duration": 1}),
+    ("music_video", {"poll_interval": 0.05}),
+    # A dashscope image and video, and a song.
+    ("content_brief", {"poll_interval": 0.05, "video_seconds": 1, "video_size": "320*180"}),
+]
+
+
+def _canaries() -> tuple[str, str]:
+    run = uuid.uuid4().hex
+    return f"sk-canary-{run[:20]}", f"cbtok-canary-{run[12:32]}"
+
+
+def _needles(secret: str) -> list[str]:
+    # The whole secret, and its tail: a "masked" form that keeps the end still leaks it.
+    return [secret, secret[-12:]]
+
+
+def _hits(text: str, secret: str) -> list[str]:
+    found = []
+    for needle in _needles(secret):
+        for m in re.finditer(re.escape(needle), text):
+            found.append(text[max(0, m.start() - 80) : m.end() + 40])
+    return found
+
+
+def _files(root: Path) -> Iterator[Path]:
+    if root.exists():
+        yield from (p for p in root.rglob("*") if p.is_file())
+
+
+def _file_text(path: Path) -> str:
+    """The file as text, plus the decoded payload of a Prefect result record (a JSON document
+    whose ``result`` is base64: pickled values and exceptions hide in there)."""
+    data = path.read_bytes()
+    text = data.decode("latin-1")
+    try:
+        record = json.loads(data)
+        payload = base64.b64decode(record["result"])
+    except (ValueError, TypeError, KeyError):
+        return text
+    return f"{text}\n{payload.decode('latin-1')}"
+
+
+def _scan_files(root: Path, secret: str, skip: frozenset[Path] = frozenset()) -> list[str]:
+    found = []
+    for path in _files(root):
+        if path in skip or any(parent in skip for parent in path.parents):
+            continue
+        found += [f"{path}: {h}" for h in _hits(_file_text(path), secret)]
+    return found
+
+
+def _database() -> Path:
+    url = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
+    assert url and url.startswith("sqlite"), f"expected the harness's SQLite database, got {url}"
+    return Path(url.split("///", 1)[1])
+
+
+def _scan_database(secret: str) -> list[str]:
+    found = []
+    with sqlite3.connect(f"file:{_database()}?mode=ro", uri=True) as db:
+        tables = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
+        for table in tables:
+            for row in db.execute(f'select * from "{table}"'):
+                for value in row:
+                    if isinstance(value, bytes):
+                        value = value.decode("latin-1")
+                    if isinstance(value, str):
+                        found += [f"{table}: {h}" for h in _hits(value, secret)]
+    return found
+
+
+async def _flush_prefect() -> None:
+    await APILogHandler.aflush()
+    await EventsWorker.drain_all()  # type: ignore[misc]
+
+
+async def _scan_api(secret: str, flow_run_ids: set[str]) -> list[str]:
+    """Artifacts and run parameters as the Prefect client hands them out."""
+    found = []
+    async with get_client() as client:
+        for artifact in await client.read_artifacts():
+            text = f"{artifact.key} {artifact.description} {artifact.data}"
+            found += [f"artifact {artifact.key}: {h}" for h in _hits(text, secret)]
+        runs = [r for r in await client.read_flow_runs() if str(r.id) in flow_run_ids]
+        assert runs, "no flow runs found: the scan would prove nothing"
+        for run in runs:
+            found += [f"parameters of {run.name}: {h}" for h in _hits(str(run.parameters), secret)]
+            for task_run in await client.read_task_runs(
+                flow_run_filter=_flow_filter(run.id)  # type: ignore[arg-type]
+            ):
+                text = f"{task_run.name} {task_run.task_inputs} {task_run.state}"
+                found += [f"task run {task_run.name}: {h}" for h in _hits(text, secret)]
+    return found
+
+
+def _flow_filter(run_id: Any) -> Any:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    return FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+
+
+def _everywhere(secret: str, *, text: str, store_root: Path) -> list[str]:
+    home = Path(PREFECT_HOME.value())
+    found = [f"output: {h}" for h in _hits(text, secret)]
+    found += _scan_database(secret)
+    found += _scan_files(home, secret, skip=frozenset({_database().parent}))
+    found += _scan_files(store_root, secret)
+    return found
+
+
+# -- the flows, with failures ---------------------------------------------------------------------
+
+
+@flow(name="reliability-secrets-failures")
+async def failing_steps() -> list[str]:
+    """Steps that fail on the gateway: failed (persisted) task states must not carry the key."""
+    errors = []
+    body = {"taskId": "no-such-task", "audioId": "no-such-audio"}
+    for attempt in (
+        lambda: submit.with_options(retries=0)("suno.wav-generate", body),
+        lambda: gemini_image.with_options(retries=0)("x", "no-such-model"),
+    ):
+        try:
+            await attempt()
+        except Exception as exc:
+            errors.append(type(exc).__name__)
+    return errors
+
+
+@flow(name="reliability-secrets-suno")
+async def suno_song() -> int:
+    """A song with callbacks on: the token goes out in callBackUrl, the callbacks come back."""
+    body = {"customMode": False, "instrumental": False, "model": "V5", "prompt": "a secret song"}
+    submitted = await submit("suno.generate", body)
+    finished = await wait(submitted, deadline_seconds=30, initial_interval=0.02, max_interval=0.1)
+    return len(await fetch(finished, request=body, model="V5"))
+
+
+def _errors(request: httpx.Request) -> list[Exception]:
+    from anyint import (
+        AmbiguousSubmitError,
+        APIConnectionError,
+        BadRequestError,
+        DownloadError,
+        TaskFailedError,
+        TaskTimeoutError,
+    )
+    from tasks import SubmitInDoubtError
+
+    return [
+        BadRequestError("bad", status_code=400, request=request),
+        APIConnectionError("gone", request=request, sent=True),
+        AmbiguousSubmitError(
+            method="POST", path="/p", request_digest="d", cause="c", request=request
+        ),
+        DownloadError("cut", url="https://cdn.example/a.mp3", retryable=True),
+        TaskFailedError(task_id="t1", status="FAILED", error_message="boom"),
+        TaskTimeoutError(task_id="t2", status="RUNNING", waited=3.0),
+        SubmitInDoubtError("suno.generate", "0" * 64, None),
+    ]
+
+
+def test_errors_pickle_without_secrets() -> None:
+    """Prefect persists a failed task's exception by pickling it (and Dask ships it between
+    processes): it must unpickle as itself, without the request's key and callback token."""
+    import cloudpickle
+
+    key, token = _canaries()
+    request = httpx.Request(
+        "POST",
+        f"{IN_PROCESS_BASE_URL}/suno/generate",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"callBackUrl": f"{RECEIVER_URL}/callbacks/{token}/suno"},
+    )
+    for error in _errors(request):
+        error.add_note("while waiting")
+        data = cloudpickle.dumps(error)
+        assert key.encode() not in data and token.encode() not in data, type(error).__name__
+        copy = cloudpickle.loads(data)
+        assert type(copy) is type(error) and str(copy) == str(error)
+        assert copy.retryable == error.retryable and copy.__notes__ == ["while waiting"]
+        assert {k: v for k, v in vars(copy).items() if k != "request"} == {
+            k: v for k, v in vars(error).items() if k != "request"
+        }
+
+
+@flow(name="reliability-secrets-use-finished")
+async def use_finished(finished: FinishedTask) -> int:
+    """A subflow taking a finished task as its parameter (stored by Prefect as given)."""
+    return len(finished.outputs)
+
+
+@flow(name="reliability-secrets-hand-on")
+async def wait_and_hand_on() -> int:
+    """Wait for a song, then hand the finished task on to a subflow."""
+    body = {"customMode": False, "instrumental": False, "model": "V5", "prompt": "handed on"}
+    submitted = await submit("suno.generate", body)
+    finished = await wait(submitted, deadline_seconds=30, initial_interval=0.02, max_interval=0.1)
+    return await use_finished(finished)
+
+
+async def test_a_finished_task_carries_no_token(
+    emulator: EmulatorApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The final query of a Suno task echoes the request (``param``), callback URL included;
+    what ``wait`` returns must not carry the token on, into parameters or results."""
+    key, token = _canaries()
+    monkeypatch.setenv("ANYINT_CALLBACK_URL", "https://hooks.reliability.invalid")  # never called
+    monkeypatch.setenv("ANYINT_CALLBACK_TOKEN", token)
+    creds = AnyIntCredentials(api_key=key, base_url=IN_PROCESS_BASE_URL)
+    store = AssetStore(base_url=str(tmp_path / "store"))
+    with use_gateway(Gateway(creds, store, EmulatorTransport(emulator))):
+        assert await wait_and_hand_on() == 4
+    await _flush_prefect()
+    (task,) = emulator.backend.tasks.values()
+    assert token in (task.callback_url or "")  # the gateway got it, and echoes it in `param`
+    home = Path(PREFECT_HOME.value())
+    for secret in (key, token):
+        found = _scan_database(secret) + _scan_files(
+            home, secret, skip=frozenset({_database().parent})
+        )
+        assert found == [], "\n".join(found[:20])
+
+
+@pytest.mark.slow
+async def test_flows_leak_no_key_and_no_token(
+    emulator: EmulatorApp,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    key, token = _canaries()
+    store = AssetStore(base_url=str(tmp_path / "store"))
+    monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
+    # Callbacks on, with this run's own token: the emulator delivers them to a receiver on the
+    # same store the waits read.
+    monkeypatch.setenv("ANYINT_CALLBACK_URL", RECEIVER_URL)
+    monkeypatch.setenv("ANYINT_CALLBACK_TOKEN", token)
+    emulator.backend.callbacks.transport = httpx.ASGITransport(
+        app=create_callback_app(store, token=token, emit_events=False)
+    )
+    creds = AnyIntCredentials(api_key=key, base_url=IN_PROCESS_BASE_URL)
+    gateway = Gateway(creds, store, EmulatorTransport(emulator))
+    run_ids: set[str] = set()
+    with use_gateway(gateway):
+        for name, params in FLOW_RUNS:
+            state = await getattr(importlib.import_module(f"flows.{name}"), name)(
+                **params, return_state=True
+            )
+            assert state.is_completed(), f"{name}({params}): {state.message}"
+            run_ids.add(str(state.state_details.flow_run_id))
+        state = await suno_song(return_state=True)
+        run_ids.add(str(state.state_details.flow_run_id))
+        async with httpx.AsyncClient(
+            transport=EmulatorTransport(emulator), base_url=IN_PROCESS_BASE_URL
+        ) as control:
+            await inject(control, "POST /suno/wav-generate", fault="status", status=400)
+            state = await failing_steps(return_state=True)
+        run_ids.add(str(state.state_details.flow_run_id))
+    await emulator.backend.callbacks.drain()
+    await _flush_prefect()
+
+    # The token went where it must: in the callback URL the gateway was given, and callbacks
+    # came back through it.
+    urls = [t.callback_url or "" for t in emulator.backend.tasks.values()]
+    assert any(token in u for u in urls), urls
+    assert store.list("inbox"), "no callback reached the receiver"
+
+    out, err = capfd.readouterr()
+    text = out + err + caplog.text
+    for secret in (key, token):
+        found = _everywhere(secret, text=text, store_root=tmp_path / "store")
+        found += await _scan_api(secret, run_ids)
+        assert found == [], "\n".join(found[:20])
+
+
+def _demo_key() -> str:
+    import anyint_cli
+
+    source = inspect.getsource(anyint_cli)
+    match = re.search(r'api_key="([^"]+)"', source)
+    return match.group(1) if match else os.environ.get("ANYINT_API_KEY", "")
+
+
+@pytest.mark.slow
+def test_demo_leaks_no_key_and_no_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from typer.testing import CliRunner
+
+    from anyint_cli import app
+
+    key, token = _canaries()
+    monkeypatch.setenv("ANYINT_API_KEY", key)  # in case the demo reads the environment
+    # Callback URLs carry the token to the embedded gateway (an .invalid host is never called).
+    monkeypatch.setenv("ANYINT_CALLBACK_URL", "https://hooks.demo.invalid")
+    monkeypatch.setenv("ANYINT_CALLBACK_TOKEN", token)
+    store = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    assert list(store.glob("runs/*/manifest.json")), "the demo stored nothing"
+    out, err = capfd.readouterr()
+    for secret in {key, token, _demo_key()} - {""}:
+        found = _everywhere(secret, text=result.output + out + err, store_root=store)
+        assert found == [], "\n".join(found[:20])
