@@ -129,7 +129,7 @@ def demo(
     async def everything() -> list[Any]:
         results = []
         for name, params in (
-            ("music-video", {}),
+            ("music-video", {"poll_interval": 0.5}),
             ("generate-image", {"route": "dashscope"}),
             ("generate-video", {"duration": 3}),
         ):
