@@ -19,7 +19,8 @@ from prefect.artifacts import acreate_markdown_artifact
 from pydantic import BaseModel, ConfigDict, Field
 
 from flows._common import ModelNeed, check_models, gateway_for, parse_parameters, use_gateway
-from tasks.images import load_image
+from tasks import current_gateway
+from tasks.images import check_image_urls, load_image
 from tasks.understanding import describe_images as describe_task
 
 __all__ = ["DEFAULT_MODEL", "GEMINI_DEFAULT_MODEL", "SAMPLE_IMAGE", "DescribeResult"]
@@ -47,7 +48,8 @@ Images = Annotated[
         max_length=MAX_IMAGES,
         description=(
             "Images to read: https URLs, data:image/...;base64 URLs, or paths inside "
-            "ANYINT_INPUT_DIR. PNG, JPEG, GIF or WebP; inline images up to 5 MB each."
+            "ANYINT_INPUT_DIR. PNG, JPEG, GIF or WebP, up to 5 MB each; Prefect caps all flow "
+            "parameters together at 512 KB, so pass larger images as a path or URL."
         ),
     ),
 ]
@@ -146,6 +148,8 @@ async def describe_images(
     for i, ref in enumerate(p.images):
         load_image(ref, f"images[{i}]")  # type, size, scheme and folder, before paying
     with use_gateway(await gateway_for(p.credentials_block, p.store_block)):
+        async with current_gateway().client() as client:
+            await check_image_urls(client, {f"images[{i}]": r for i, r in enumerate(p.images)})
         await check_models(
             [ModelNeed("model", chosen, p.route, input=("text", "image"), output=("text",))]
         )

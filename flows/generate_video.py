@@ -29,9 +29,9 @@ from flows._common import (
     publish_assets,
     use_gateway,
 )
-from tasks import AssetRecord, SubmittedTask, fetch, submit, wait
+from tasks import AssetRecord, SubmittedTask, current_gateway, fetch, submit, wait
 from tasks.assets import run_prefix
-from tasks.images import ImageInput, load_image
+from tasks.images import ImageInput, check_image_urls, load_image
 from tasks.routes import route as route_spec
 
 __all__ = ["DURATION_MAX", "VideoResult", "default_model", "video_request"]
@@ -220,6 +220,9 @@ async def generate_video(
         raise ValueError(f"request for {name} is invalid: {exc}") from None
     inputs: tuple[Any, ...] = ("text", "image") if frame is not None else ("text",)
     with use_gateway(await gateway_for(p.credentials_block, p.store_block)):
+        if p.image is not None:
+            async with current_gateway().client() as client:
+                await check_image_urls(client, {"image": p.image})
         await check_models([ModelNeed("model", model_id, p.route, input=inputs, output=("video",))])
         # return_state: a Cached state means an earlier run's task was handed back.
         state = await submit(name, body, force_new=p.force_new, return_state=True)  # type: ignore[misc]

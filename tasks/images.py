@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from anyint import sniff
+from anyint import AnyIntClient, AnyIntError, download, sniff
 
-__all__ = ["MAX_INLINE_BYTES", "ImageInput", "load_image"]
+__all__ = ["MAX_INLINE_BYTES", "ImageInput", "check_image_urls", "load_image"]
 
 #: Inline images beyond this are refused: the gateway limits encoded bodies (contract §13.5).
 MAX_INLINE_BYTES = 5 * 1024 * 1024
@@ -88,3 +88,35 @@ def load_image(ref: str, field: str = "images") -> ImageInput:
     if not path.is_file():
         raise ValueError(f"{field}: no such file {ref!r} in {root}")
     return _checked_bytes(path.read_bytes(), field)
+
+
+class _Discard:
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+async def check_image_urls(client: AnyIntClient, refs: dict[str, str]) -> None:
+    """Fetch every image URL once before any paid call, so a dead link is the parameter's error.
+
+    Args:
+        client: Client whose connection pool (and, for gateway URLs, key) to use.
+        refs: Parameter name → reference; only http(s) references are fetched.
+
+    Raises:
+        ValueError: Naming the parameter: unreachable, refused, too large or not an image.
+    """
+    for field, ref in refs.items():
+        parts = urlsplit(ref)
+        if parts.scheme not in ("http", "https"):
+            continue
+        host = parts.hostname or ""
+        if host == "invalid" or host.endswith(".invalid"):
+            raise ValueError(f"{field}: {ref!r} cannot be reached (.invalid never resolves)")
+        try:
+            await download(client, ref, _Discard(), kind="image", max_bytes=MAX_URL_IMAGE_BYTES)
+        except AnyIntError as exc:
+            raise ValueError(f"{field}: could not fetch {ref!r}: {exc}") from None
+
+
+#: An image URL bigger than this is refused before the paid call (providers cap around 10-20 MB).
+MAX_URL_IMAGE_BYTES = 20 * 1024 * 1024

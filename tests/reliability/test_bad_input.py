@@ -53,12 +53,6 @@ class Bad:
     xfail: str | None = None
 
 
-_UNREACHABLE = (
-    "flows pass http(s) image URLs on without checking them, so an unreachable URL is found "
-    "by the gateway (after the paid call is sent), not reported as the parameter's error"
-)
-
-
 def _suno_song(**fields: Any) -> dict[str, Any]:
     return {
         "custom_mode": False,
@@ -245,7 +239,7 @@ FLOWS: list[Bad] = [
         xfail=(
             "Prefect refuses flow-run parameters over 512 KB before the flow body runs: the "
             "error is the API's 422 carrying the whole image, not one naming images[0] (the "
-            "parameter's description promises inline images up to 5 MB)"
+            "parameter's description now says to pass larger images as a path or URL)"
         ),
     ),
     Bad("describe-question-limit", _flow("describe_images", question="x" * 4001), "'question'"),
@@ -275,14 +269,12 @@ FLOWS: list[Bad] = [
         "video-image-unreachable",
         _flow("generate_video", route="kling", image="https://unreachable.invalid/frame.png"),
         "'?image",
-        xfail=_UNREACHABLE,
     ),
     Bad(
         "describe-image-unreachable",
         _flow("describe_images", images=["https://unreachable.invalid/x.png"]),
         r"images\[0\]",
         catalogue=True,
-        xfail=_UNREACHABLE,
     ),
     Bad("content-brief-unknown", _flow("content_brief", no_such_parameter=1), "no_such_parameter"),
 ]
