@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -39,21 +40,31 @@ S = TypeVar("S", bound=TaskSnapshot)
 
 @dataclass(frozen=True)
 class PollSchedule:
-    """Capped exponential poll intervals with an overall deadline.
+    """Poll intervals that grow with the time already waited, capped, with an overall deadline.
 
-    The n-th wait (n = 0 after the first poll) is ``min(max_interval, initial * factor**n)``;
-    the loop gives up ``deadline`` seconds after it started, on a monotonic clock.
+    The rule: each wait is ``(factor - 1)`` times the time waited so far, never shorter than
+    ``initial`` and never longer than ``max_interval``. So a task that ends ``T`` seconds after
+    the first poll is noticed within ``max(initial, (factor - 1) * T)`` of ending (and within
+    ``max_interval`` once the cap is reached), with about ``log(T / t0) / log(factor)`` polls
+    instead of ``T / interval``. The defaults keep that lag within 10 % of the task's duration
+    (0.5 s floor, 30 s cap: the Suno API's advised steady interval) for every duration; see
+    ``benchmarks/RESULTS.md`` for how that compares with the SDKs' fixed and stepped schedules.
+
+    In closed form: the first ``m = floor(1 / (factor - 1))`` waits are ``initial`` (the floor
+    binds), after which poll times grow geometrically by ``factor``. ``factor == 1`` gives a
+    fixed interval. The n-th interval depends on ``n`` only (a pure function); the wait loop
+    gives up ``deadline`` seconds after it started, on a monotonic clock.
 
     Attributes:
-        initial: First interval in seconds.
-        factor: Growth per poll (>= 1).
+        initial: Shortest interval in seconds (the floor), used while little time has passed.
+        factor: ``1 +`` the largest detection lag, as a fraction of the time waited (>= 1).
         max_interval: Cap on any interval.
         deadline: Overall time budget in seconds.
     """
 
-    initial: float = 1.0
-    factor: float = 1.5
-    max_interval: float = 15.0
+    initial: float = 0.5
+    factor: float = 1.1
+    max_interval: float = 30.0
     deadline: float = 1800.0
 
     def __post_init__(self) -> None:
@@ -64,9 +75,28 @@ class PollSchedule:
         if self.deadline <= 0:
             raise ValueError("PollSchedule.deadline must be > 0 seconds")
 
+    def _elapsed(self, n: int) -> float:
+        """Offset of the ``n``-th poll (0-based) as if there were no cap.
+
+        Until the cap binds this is the real offset; once it binds, ``interval`` returns the cap
+        for every later ``n`` either way, so the difference never shows.
+        """
+        growth = self.factor - 1
+        if growth <= 0 or self.initial <= 0:
+            return n * self.initial
+        # Floor phase: while (factor - 1) * t <= initial; the epsilon absorbs 1 / 0.1 = 9.99...
+        floor_polls = math.floor(1 / growth + 1e-9)
+        if n <= floor_polls + 1:
+            return n * self.initial
+        try:
+            return (floor_polls + 1) * self.initial * self.factor ** (n - floor_polls - 1)
+        except OverflowError:
+            return math.inf
+
     def interval(self, n: int) -> float:
         """Seconds to wait after the ``n``-th poll (0-based)."""
-        return float(min(self.max_interval, self.initial * self.factor**n))
+        wanted = max(self.initial, (self.factor - 1) * self._elapsed(n))
+        return float(min(self.max_interval, wanted))
 
     def poll_times(self) -> Iterator[float]:
         """Offsets (seconds from the start) at which polls happen, ending at the deadline."""

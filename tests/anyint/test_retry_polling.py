@@ -61,9 +61,9 @@ def test_parse_retry_after(headers: dict[str, str], expected: float | None) -> N
 @pytest.mark.parametrize(
     ("schedule", "intervals"),
     [
-        (PollSchedule(initial=1, factor=2, max_interval=5), [1, 2, 4, 5, 5]),
+        (PollSchedule(initial=1, factor=2, max_interval=5), [1, 1, 2, 4, 5]),
         (PollSchedule(initial=0.5, factor=1, max_interval=0.5), [0.5] * 5),
-        (PollSchedule(initial=2, factor=1.5, max_interval=15), [2, 3, 4.5, 6.75, 10.125]),
+        (PollSchedule(initial=2, factor=1.5, max_interval=15), [2, 2, 2, 3, 4.5]),
     ],
 )
 def test_poll_intervals(schedule: PollSchedule, intervals: list[float]) -> None:
@@ -72,7 +72,7 @@ def test_poll_intervals(schedule: PollSchedule, intervals: list[float]) -> None:
 
 def test_poll_times_end_at_deadline() -> None:
     times = list(PollSchedule(initial=1, factor=2, max_interval=4, deadline=10).poll_times())
-    assert times == [0, 1, 3, 7, 10]
+    assert times == [0, 1, 2, 4, 8, 10]
 
 
 @pytest.mark.parametrize(
