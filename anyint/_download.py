@@ -21,7 +21,6 @@ __all__ = ["DEFAULT_MAX_BYTES", "BinarySink", "DownloadResult", "MediaKind", "do
 
 MediaKind = Literal["image", "audio", "video", "text", "any"]
 DEFAULT_MAX_BYTES = 2 * 1024**3
-_CHUNK = 1024 * 1024
 _MAX_REDIRECTS = 5
 # Types that say nothing about the content: the first bytes decide instead.
 _GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/binary"}
@@ -97,7 +96,7 @@ async def download(
     *,
     kind: MediaKind = "any",
     max_bytes: int = DEFAULT_MAX_BYTES,
-    chunk_size: int = _CHUNK,
+    chunk_size: int | None = None,
 ) -> DownloadResult:
     """Stream ``url`` into ``sink`` chunk by chunk.
 
@@ -110,7 +109,8 @@ async def download(
         sink: Where the bytes go; ``write`` may be sync or async.
         kind: Expected media kind; a mismatching (or unsniffable generic) type is refused.
         max_bytes: Size cap; a larger asset is refused before or while reading.
-        chunk_size: Bytes per read.
+        chunk_size: Bytes per write; None (default) passes chunks on as they arrive, which
+            avoids re-buffering.
 
     Returns:
         Bytes written, sha256 and content type.
@@ -152,7 +152,7 @@ async def _consume(
     sink: BinarySink,
     kind: MediaKind,
     max_bytes: int,
-    chunk_size: int,
+    chunk_size: int | None,
 ) -> DownloadResult:
     declared = response.headers.get("content-type", "").split(";")[0].strip().lower()
     length = response.headers.get("content-length")

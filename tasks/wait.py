@@ -116,15 +116,15 @@ def outputs_of(spec: routes.RouteSpec, snapshot: Any, client: Any) -> list[Outpu
 async def wait(
     submitted: SubmittedTask,
     deadline_seconds: float = 1800.0,
-    initial_interval: float = 1.0,
-    max_interval: float = 15.0,
+    initial_interval: float = 0.5,
+    max_interval: float = 30.0,
 ) -> FinishedTask:
     """Wait until the task ends; return its outputs or fail with the gateway's message.
 
     Args:
         submitted: What :func:`tasks.submit.submit` returned.
         deadline_seconds: Overall time budget; the task id is kept on the timeout error.
-        initial_interval: First poll interval in seconds.
+        initial_interval: Shortest poll interval in seconds (used while little time has passed).
         max_interval: Cap on the poll interval.
 
     Raises:
@@ -134,9 +134,9 @@ async def wait(
     spec = routes.route(submitted.route)
     gateway = current_gateway()
     logger = get_run_logger()
+    # The default growth keeps the detection lag within 10 % of the time already waited.
     schedule = PollSchedule(
         initial=initial_interval,
-        factor=1.5,
         max_interval=max(max_interval, initial_interval),
         deadline=deadline_seconds,
     )

@@ -39,7 +39,8 @@ WORKERS = ("worker-a", "worker-b")
 RUNS = 4
 #: Bound on the whole test; it took about 30 s on 2 cores (deploy ~10 s, 4 runs ~20 s).
 DEADLINE = 120.0
-_SUBMITTED = re.compile(r"Worker '([\w-]+)' submitting flow run '([0-9a-f-]{36})'")
+# Whitespace-tolerant: the worker's console handler may wrap long lines.
+_SUBMITTED = re.compile(r"Worker\s+'([\w-]+)'\s+submitting\s+flow\s+run\s+'([0-9a-f-]{36})'")
 
 
 @pytest.fixture
@@ -58,6 +59,8 @@ def _env(emulator_url: str, store: Path) -> dict[str, str]:
         "ANYINT_BASE_URL": emulator_url,
         "ANYINT_API_KEY": "any-key-works-with-the-emulator",
         "ANYINT_STORE": str(store),
+        # Wide, plain log lines: without a terminal, rich would wrap at 80 columns.
+        "COLUMNS": "400",
     }
 
 
@@ -172,7 +175,9 @@ async def test_two_process_workers_share_one_pool(
         for worker, run_id in _SUBMITTED.findall(log.read_text(errors="replace")):
             assert worker == name
             taken[UUID(run_id)] = worker
-    assert set(taken) == set(ids), taken  # every run was submitted by one of the two workers
+    excerpt = {name: log.read_text(errors="replace")[-1500:] for name, log in logs.items()}
+    # Every run was submitted by one of the two workers.
+    assert set(taken) == set(ids), (taken, excerpt)
     assert set(taken.values()) == set(WORKERS), f"one worker took every run: {taken}"
     assert all(r.infrastructure_pid for r in final)  # each ran in its own process
 
