@@ -10,17 +10,19 @@ from __future__ import annotations
 import os
 import tempfile
 
-# Before any Prefect import: a private Prefect home (database, results) that never touches the
-# user's ~/.prefect, no analytics, and Prefect's console logs kept to warnings (the flows still
-# log at INFO to the API, as they would for a user).
-os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="anyint-bench-prefect-")
-os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
-# 50 flow runs created in the same second make the SQLite-backed test server answer 503
-# (SQLITE_BUSY) for a while; the client's default 5 retries (about a minute) are not always enough
-# on 2 busy cores. A production server (PostgreSQL) would not need this; see RESULTS.md.
-os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
+# Before any Prefect import, and only when run as a program (tests import this module and must
+# not have their session's Prefect home or log levels changed under them): a private Prefect home
+# (database, results) that never touches the user's ~/.prefect, no analytics, and Prefect's console
+# logs kept to warnings (the flows still log at INFO to the API, as they would for a user).
+if __name__ == "__main__":
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="anyint-bench-prefect-")
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
+    # 50 flow runs created in the same second make the SQLite-backed test server answer 503
+    # (SQLITE_BUSY) for a while; the client's default 5 retries (about a minute) are not always
+    # enough on 2 busy cores. A production server (PostgreSQL) would not need this; see RESULTS.md.
+    os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
 
 import argparse
 import asyncio

@@ -59,8 +59,11 @@ def _env(emulator_url: str, store: Path) -> dict[str, str]:
         "ANYINT_BASE_URL": emulator_url,
         "ANYINT_API_KEY": "any-key-works-with-the-emulator",
         "ANYINT_STORE": str(store),
-        # Wide, plain log lines: without a terminal, rich would wrap at 80 columns.
+        # Wide, plain log lines: without a terminal, rich would wrap at 80 columns. The
+        # submissions this test reads are INFO lines, whatever the calling environment says.
         "COLUMNS": "400",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "INFO",
     }
 
 
