@@ -22,9 +22,10 @@ from ._exceptions import (
     APIStatusError,
     APITimeoutError,
     make_status_error,
+    proves_rejection,
 )
 from ._retry import RetryPolicy, parse_retry_after
-from ._utils import request_digest
+from ._utils import mask, request_digest
 
 if TYPE_CHECKING:
     from .resources.anthropic import Anthropic
@@ -282,8 +283,15 @@ class AnyIntClient:
 
         Retried: errors raised before the request was sent, retryable statuses (408, 429, Suno
         405/430/455, 5xx) with capped jittered backoff honouring ``Retry-After``. Reads that fail
-        after sending are retried only for GET; a task-creating POST raises
-        :class:`AmbiguousSubmitError` instead, and any other POST raises the connection error.
+        after sending are retried only for GET; any other POST raises the connection error.
+
+        A create (``creates_task=True``) is resent only after an answer that proves no task was
+        made: a 4xx or 503 (the retryable ones are retried, the others raised as status errors).
+        Any other answer is doubt and raises :class:`AmbiguousSubmitError` at once: a dropped
+        connection or read timeout after sending, a body cut short, a 5xx other than 503 (or a
+        Suno/Kling body ``code`` of one), or any other non-2xx status. A 2xx body that is not the
+        documented create answer is doubt too; resources check that with
+        :func:`anyint.resources._base.parse_created`.
 
         Args:
             method: HTTP method.
@@ -292,7 +300,7 @@ class AnyIntClient:
             json: JSON body.
             params: Query parameters (never credentials).
             headers: Extra headers.
-            creates_task: True for POSTs that create a paid gateway task.
+            creates_task: True for POSTs that create a paid gateway task (see above).
             ok_code: Body ``code`` meaning success (Suno 200, Kling 0); any other code raises.
 
         Returns:
@@ -301,7 +309,7 @@ class AnyIntClient:
         Raises:
             APIStatusError: An error status or body code (subclass by status).
             APIConnectionError: No response, after retries.
-            AmbiguousSubmitError: A create may have reached the gateway; not resent.
+            AmbiguousSubmitError: A create may have made a task; not resent.
         """
         async with self._send(
             method,
@@ -382,21 +390,26 @@ class AnyIntClient:
                 raise error from exc
             try:
                 status_error = status_error_of(response, ok_code)
-                if status_error is None:
+                answer_error = (
+                    create_doubt(response, status_error, method=method, path=path, body=json)
+                    if creates_task
+                    else status_error
+                )
+                if answer_error is None:
                     log.debug("%s %s -> %s", method, path, response.status_code)
                     yield response
                     return
             finally:
                 await response.aclose()
             delay = self.retry.delay(retries, response.headers)
-            if status_error.retryable and retries < self.retry.max_retries and delay is not None:
+            if answer_error.retryable and retries < self.retry.max_retries and delay is not None:
                 retries += 1
                 log.debug(
-                    "retrying %s %s after %s (%.2fs)", method, path, status_error.status_code, delay
+                    "retrying %s %s after %s (%.2fs)", method, path, answer_error.status_code, delay
                 )
                 await self.retry.sleep(delay)
                 continue
-            raise status_error
+            raise answer_error
 
     @staticmethod
     def _transport_error(
@@ -450,6 +463,89 @@ def status_error_of(response: httpx.Response, ok_code: int | None) -> APIStatusE
         error_code=error_code,
         request_id=_request_id(response, body),
         retry_after=parse_retry_after(response.headers),
+    )
+
+
+def create_doubt(
+    response: httpx.Response,
+    status_error: APIStatusError | None,
+    *,
+    method: str,
+    path: str,
+    body: Any,
+) -> APIStatusError | AmbiguousSubmitError | None:
+    """Apply the create rule to an answer: keep a proven rejection, turn anything else to doubt.
+
+    Args:
+        response: The answer, body read.
+        status_error: What :func:`status_error_of` made of it.
+        method: HTTP method of the create.
+        path: Gateway path of the create.
+        body: Its JSON body (for the digest, and to mask its callback URL).
+
+    Returns:
+        None for a 2xx (its body is checked by the resource), ``status_error`` when it proves
+        rejection (4xx, 503), else an :class:`AmbiguousSubmitError` caused by it (never resent).
+    """
+    if status_error is None:
+        if response.is_success:
+            return None
+    elif proves_rejection(status_error.status_code):
+        return status_error
+    error = ambiguous_answer(
+        response, method=method, path=path, body=body, status_error=status_error
+    )
+    error.__cause__ = status_error
+    return error
+
+
+def ambiguous_answer(
+    response: httpx.Response,
+    *,
+    method: str,
+    path: str,
+    body: Any,
+    status_error: APIStatusError | None = None,
+    problem: str | None = None,
+) -> AmbiguousSubmitError:
+    """Build the :class:`AmbiguousSubmitError` for an answer to a create that proves nothing.
+
+    The gateway's status, message and request id are kept; callback URLs and the key are masked
+    from the text, and the raw body is not kept.
+
+    Args:
+        response: The answer, body read.
+        method: HTTP method of the create.
+        path: Gateway path of the create.
+        body: Its JSON body.
+        status_error: The status error the answer amounts to, if any.
+        problem: Why a 2xx answer cannot be read, if that is the doubt.
+
+    Returns:
+        The error, not raised.
+    """
+    decoded = _json_or_none(response)
+    if status_error is not None:
+        status, message = status_error.status_code, status_error.message
+    else:
+        status, message = response.status_code, _error_fields(decoded, response)[0]
+    credentials = [
+        value.removeprefix("Bearer ").strip()
+        for name in ("authorization", "x-api-key")
+        if (value := response.request.headers.get(name))
+    ]
+    code = f" with body code {status}" if status != response.status_code else ""
+    cause = f"HTTP {response.status_code}{code}: {problem or message}"
+    return AmbiguousSubmitError(
+        method=method,
+        path=path,
+        request_digest=request_digest(method, path, body),
+        cause=mask(cause, body, also=credentials),
+        request=response.request,
+        status_code=status,
+        http_status=response.status_code,
+        gateway_message=mask(message, body, also=credentials),
+        request_id=_request_id(response, decoded),
     )
 
 

@@ -3,14 +3,34 @@
 Every error raised by this library derives from :class:`AnyIntError` and carries ``retryable``:
 whether trying the same call again later can succeed. Prefect tasks retry only on that flag.
 
+Task-creating requests ("creates": every POST that starts a paid gateway task, sent with
+``creates_task=True``) follow one rule, because the gateway has no idempotency key (§13.3) and a
+second send may create and bill a second task: **an answer that does not prove the task was not
+created is doubt, and doubt is never re-sent** by the client, by the Prefect tasks or by any other
+layer; only a caller who has looked for the task may resubmit on purpose.
+
+- Proof of rejection, raised as :class:`APIStatusError`: every 4xx and 503 (§2.3 and §13.2 tell
+  clients to retry 503 with backoff). The retryable ones (408, 429, Suno's 405/430/455, 503) are
+  retried with backoff as for any request; the others (400, 401, 403, ...) are raised at once. A
+  Suno or Kling body ``code`` in a 2xx answer counts as that status.
+- Doubt, raised as :class:`AmbiguousSubmitError` (``retryable`` is False): every other 5xx (500,
+  502, 504, ...: undocumented for creates, so the task may exist), any other non-2xx answer, a
+  connection dropped or a read timing out after the request was sent, a body cut short, and a
+  2xx body that is not the documented JSON (not JSON, or JSON without the task id the family
+  documents). The error keeps the gateway's status and message and the request digest; the key
+  and callback URLs are masked from its text, and it pickles without the request.
+
+Non-create requests (GETs, sync POSTs such as messages or generateContent) retry 5xx as usual.
+
 ::
 
     AnyIntError
     ├── APIError                       a request to the gateway went wrong
     │   ├── APIConnectionError         no response (retryable; ``sent`` says if it may have arrived)
     │   │   └── APITimeoutError
-    │   ├── AmbiguousSubmitError       a create may have reached the gateway; never resent
-    │   ├── APIResponseValidationError the gateway answered with a body we cannot read
+    │   ├── AmbiguousSubmitError       a create may have made a task: no answer, 5xx other than 503,
+    │   │                              or an unreadable 2xx; never resent by any layer
+    │   ├── APIResponseValidationError a body we cannot read (for a create: AmbiguousSubmitError)
     │   ├── DownloadError              an asset download was refused or cut short
     │   └── APIStatusError             the gateway answered with an error status or body ``code``
     │       ├── BadRequestError              400
@@ -25,11 +45,13 @@ whether trying the same call again later can succeed. Prefect tasks retry only o
     │       ├── RateLimitError               429 (retryable)
     │       ├── SunoRateLimitError           430 (retryable)
     │       ├── MaintenanceError             455 (retryable)
-    │       └── InternalServerError          5xx (retryable)
+    │       └── InternalServerError          5xx (retryable; on a create only 503, the others
+    │           │                            raise AmbiguousSubmitError)
     │           └── ServiceUnavailableError  503
     └── TaskError                      a gateway task did not produce its result
         ├── TaskFailedError            the task reached a failed terminal state
-        └── TaskTimeoutError           our deadline passed before a terminal state (retryable)
+        └── TaskTimeoutError           our deadline passed before a terminal state (not retryable:
+                                       waiting again is the caller's decision)
 
 Programmer mistakes (bad arguments) raise ``ValueError`` or pydantic's ``ValidationError`` before
 any request is sent; they never surface as API errors.
@@ -68,6 +90,7 @@ __all__ = [
     "TaskTimeoutError",
     "UnprocessableEntityError",
     "make_status_error",
+    "proves_rejection",
 ]
 
 
@@ -144,15 +167,25 @@ class APITimeoutError(APIConnectionError):
 
 
 class AmbiguousSubmitError(APIError):
-    """A task-creating request may have reached the gateway but no answer came back.
+    """A task-creating request may have created a task, and nothing proves it did not.
 
-    The client never resends it by itself: the gateway has no idempotency key, so a resend could
-    create (and bill) a second task. Look for the task first, or resubmit deliberately.
+    Raised when no answer came back after the request was sent, or when the answer was a 5xx
+    other than 503, another non-2xx status, or a 2xx body without the documented task id (see
+    the module docstring). The client never resends it by itself, nor may any layer above: the
+    gateway has no idempotency key, so a resend could create (and bill) a second task. Look for
+    the task first, or resubmit deliberately.
 
     Attributes:
         method: HTTP method of the request.
         path: Gateway path of the request.
         request_digest: sha256 of the canonical request body, to match a task found later.
+        cause: What made the outcome doubtful (exception name, status or parse failure).
+        status_code: The answer's status (a Suno/Kling body ``code`` counts as the status), or
+            None when no answer arrived.
+        http_status: The HTTP status of the answer, or None when no answer arrived.
+        gateway_message: The gateway's message (or the start of the body when it has none),
+            when it answered; callback URLs and the key are masked.
+        request_id: Request id reported by the gateway, when present.
     """
 
     retryable = False
@@ -165,16 +198,43 @@ class AmbiguousSubmitError(APIError):
         request_digest: str,
         cause: str,
         request: httpx.Request | None = None,
+        status_code: int | None = None,
+        http_status: int | None = None,
+        gateway_message: str | None = None,
+        request_id: str | None = None,
     ) -> None:
+        if http_status is None:
+            what = f"may have reached the gateway ({cause}) but no response arrived"
+        else:
+            what = f"got an answer that does not prove no task was created ({cause})"
         super().__init__(
-            f"{method} {path} may have reached the gateway ({cause}) but no response arrived; "
-            f"not resent to avoid paying twice (request digest {request_digest[:16]}). "
-            "Check for an existing task before resubmitting deliberately.",
+            f"{method} {path} {what}; not resent to avoid paying twice (request digest "
+            f"{request_digest[:16]}). Check for an existing task before resubmitting deliberately.",
             request=request,
         )
         self.method = method
         self.path = path
         self.request_digest = request_digest
+        self.cause = cause
+        self.status_code = status_code
+        self.http_status = http_status
+        self.gateway_message = gateway_message
+        self.request_id = request_id
+
+
+def proves_rejection(status_code: int) -> bool:
+    """Whether an answer with this status to a create proves no task was created.
+
+    Every 4xx does (the gateway refused before any work), and so does 503 (§2.3, §13.2: retry
+    with backoff). Any other status, 5xx or not, leaves the create in doubt.
+
+    Args:
+        status_code: HTTP status, or a Suno/Kling body ``code`` treated as the status.
+
+    Returns:
+        True when the answer proves rejection; False when it is doubt.
+    """
+    return 400 <= status_code < 500 or status_code == 503
 
 
 class APIResponseValidationError(APIError):
@@ -284,11 +344,15 @@ class MaintenanceError(APIStatusError):
 
 
 class InternalServerError(APIStatusError):
-    """5xx: the gateway or its upstream failed. Retried with backoff."""
+    """5xx: the gateway or its upstream failed. Retried with backoff.
+
+    Not raised for a create, except 503: any other 5xx leaves the task in doubt, so it raises
+    :class:`AmbiguousSubmitError` instead and is not resent.
+    """
 
 
 class ServiceUnavailableError(InternalServerError):
-    """503: upstream temporarily unavailable."""
+    """503: upstream temporarily unavailable. Proves rejection even for a create: retried."""
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
@@ -370,10 +434,12 @@ class TaskFailedError(TaskError):
 class TaskTimeoutError(TaskError):
     """Our overall deadline passed before the task reached a terminal state.
 
-    The task may still finish on the gateway; wait again with the same ``task_id``.
+    The task may still finish on the gateway; wait again with the same ``task_id`` if you want
+    to. Not retryable: a deadline is owned once, so waiting again is the caller's decision,
+    never an automatic retry into a fresh window.
     """
 
-    retryable = True
+    retryable = False
 
     def __init__(self, *, task_id: str, status: str | None, waited: float) -> None:
         super().__init__(

@@ -78,7 +78,8 @@ class RetryPolicy:
     """How the client retries one HTTP call.
 
     Only errors raised before a request was sent, 408, 429 (and Suno's 405/430/455) and 5xx are
-    retried; see :meth:`AnyIntClient.request`. The schedule follows anthropic-sdk: two retries,
+    retried, and a create only after a 4xx or 503 (any other 5xx leaves it in doubt and is never
+    resent); see :meth:`AnyIntClient.request`. The schedule follows anthropic-sdk: two retries,
     0.5 s doubling to 8 s with jitter, ``Retry-After`` honoured up to ``max_retry_after``.
 
     Attributes:

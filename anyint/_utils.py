@@ -11,6 +11,7 @@ __all__ = [
     "CALLBACK_FIELDS",
     "SECRET_FIELDS",
     "canonical_json",
+    "mask",
     "redact",
     "request_digest",
     "storable",
@@ -69,6 +70,40 @@ def request_digest(method: str, path: str, body: Any = None) -> str:
 def redact(value: Any) -> Any:
     """Return a copy of ``value`` without credential-bearing keys, at every depth."""
     return _strip(value, SECRET_FIELDS)
+
+
+def _values(value: Any, keys: frozenset[str]) -> list[str]:
+    if isinstance(value, Mapping):
+        found = [v for k, v in value.items() if k in keys and isinstance(v, str)]
+        return found + [s for v in value.values() for s in _values(v, keys)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _values(v, keys)]
+    return []
+
+
+#: Shorter values are not masked: replacing a 3-letter "token" would mangle unrelated text.
+_MIN_MASKED = 8
+
+
+def mask(text: str, body: Any = None, *, also: Iterable[str] = ()) -> str:
+    """Replace the callback URLs and credentials found in ``body`` (and ``also``) by ``***``.
+
+    For text that came back from the gateway (an error message may echo the request) and is
+    about to be kept on an error that gets logged and pickled.
+
+    Args:
+        text: The text to clean.
+        body: The JSON request body whose callback and credential fields must not leak.
+        also: Further secrets, such as the API key.
+
+    Returns:
+        ``text`` with every such value masked.
+    """
+    secrets = [*_values(body, CALLBACK_FIELDS | SECRET_FIELDS), *also]
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= _MIN_MASKED:
+            text = text.replace(secret, "***")
+    return text
 
 
 #: Strings longer than this (inline media) are stored as their length and digest.

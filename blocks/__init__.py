@@ -4,6 +4,6 @@ Register them with ``prefect block register -m blocks``.
 """
 
 from .credentials import AnyIntCredentials
-from .store import AssetStore, StoredAsset, UnsafeKeyError
+from .store import AssetStore, StoredAsset, StoreDocumentError, UnsafeKeyError
 
-__all__ = ["AnyIntCredentials", "AssetStore", "StoredAsset", "UnsafeKeyError"]
+__all__ = ["AnyIntCredentials", "AssetStore", "StoreDocumentError", "StoredAsset", "UnsafeKeyError"]

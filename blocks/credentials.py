@@ -72,6 +72,12 @@ class AnyIntCredentials(Block):
             "ANYINT_API_KEY (any non-empty value works with the local emulator)"
         )
 
+    def resolved_base_url(self) -> str:
+        """The gateway base URL this block stands for: its own, ``ANYINT_BASE_URL``, or the
+        default."""
+        url = self.base_url or os.environ.get("ANYINT_BASE_URL") or DEFAULT_BASE_URL
+        return url.rstrip("/")
+
     def get_client(self, transport: httpx.AsyncBaseTransport | None = None) -> AnyIntClient:
         """A new async client with these settings; close it (``async with``) when done.
 
@@ -81,7 +87,7 @@ class AnyIntCredentials(Block):
         timeout = httpx.Timeout(self.timeout_seconds, connect=self.connect_timeout_seconds)
         return AnyIntClient(
             api_key=self.resolved_api_key(),
-            base_url=self.base_url or os.environ.get("ANYINT_BASE_URL") or None,
+            base_url=self.resolved_base_url(),
             timeout=timeout,
             retry=RetryPolicy(max_retries=self.max_retries),
             transport=transport,

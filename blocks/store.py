@@ -7,11 +7,15 @@ inside the store; anything that could escape it is refused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import posixpath
 import re
+import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterable, Iterator
 from contextlib import contextmanager
@@ -26,14 +30,22 @@ from pydantic import BaseModel, Field
 from anyint import AnyIntClient, MediaKind, download
 from anyint._download import DEFAULT_MAX_BYTES
 
-__all__ = ["AssetStore", "StoredAsset", "UnsafeKeyError"]
+__all__ = ["AssetStore", "StoreDocumentError", "StoredAsset", "UnsafeKeyError"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 PARTIAL_MARK = ".partial-"
+#: Another host's partial file older than this is taken as left by a dead writer.
+_FOREIGN_PARTIAL_TTL = 3600.0
+#: A memory store lives in one process, so a process lock makes its exclusive create atomic.
+_MEMORY_LOCK = threading.Lock()
 
 
 class UnsafeKeyError(ValueError):
     """A store key that is empty, absolute, carries a scheme or climbs out with ``..``."""
+
+
+class StoreDocumentError(ValueError):
+    """A JSON document in the store (journal entry, manifest part) that cannot be parsed."""
 
 
 class StoredAsset(BaseModel):
@@ -52,6 +64,44 @@ class StoredAsset(BaseModel):
     bytes: int
     sha256: str
     content_type: str
+
+
+def _partial_suffix() -> str:
+    """``.partial-<host>.<pid>.<random>``: who writes it, so a later writer can tell a dead one."""
+    return f"{PARTIAL_MARK}{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex}"
+
+
+def _writer_dead(name: str, now: float, modified: float) -> bool:
+    host, _, rest = name.rpartition(PARTIAL_MARK)[2].rpartition(".")[0].rpartition(".")
+    pid = int(rest) if rest.isdigit() else 0
+    if host == socket.gethostname() and pid:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    return now - modified > _FOREIGN_PARTIAL_TTL
+
+
+def _sweep_partials(fs: AbstractFileSystem, final: str) -> None:
+    """Remove temporary files that a killed writer of ``final`` left behind.
+
+    A process killed mid-write cannot clean up; the next write of the same key (a resume) does.
+    A partial file of a live writer (another run sharing the key) is left alone: on this host
+    its pid is asked, from another host it must be older than an hour.
+    """
+    fs.invalidate_cache(posixpath.dirname(final))
+    now = time.time()
+    for stale in fs.glob(f"{final}{PARTIAL_MARK}*"):
+        try:
+            modified = fs.modified(stale).timestamp()
+        except (NotImplementedError, FileNotFoundError):
+            modified = now
+        if _writer_dead(stale, now, modified):
+            with contextlib.suppress(FileNotFoundError):
+                fs.rm(stale)
 
 
 def check_key(key: str) -> str:
@@ -178,8 +228,9 @@ class AssetStore(Block):
         """
         fs, root = self._fs()
         final = f"{root}/{check_key(key)}"
-        tmp = f"{final}{PARTIAL_MARK}{uuid.uuid4().hex}"
+        tmp = f"{final}{_partial_suffix()}"
         fs.makedirs(posixpath.dirname(final), exist_ok=True)
+        _sweep_partials(fs, final)
         # 8 MiB parts: s3fs buffers one part in memory (its 50 MiB default costs RSS for nothing).
         handle = fs.open(tmp, "wb", block_size=8 * 2**20)
         try:
@@ -191,6 +242,61 @@ class AssetStore(Block):
             if fs.exists(tmp):
                 fs.rm(tmp)
             raise
+
+    def create_json(self, key: str, value: Any) -> bool:
+        """Write ``key`` only if no file holds it yet, as one atomic check-and-write.
+
+        Concurrent callers (threads, processes, machines sharing the store) race on the store's
+        own primitive, so exactly one of them sees True:
+
+        - local folder: the document is written to a temporary file first and then hard-linked
+          onto the final name; ``link`` fails when the name exists, and readers never see a
+          half-written document;
+        - S3: a conditional PUT (``If-None-Match: *``), decided by S3 itself;
+        - memory: a process lock (a memory store exists in one process only);
+        - any other fsspec store: fsspec's ``mode="create"``, as atomic as that backend makes it.
+
+        Returns:
+            True when this call created ``key``, False when it existed already.
+        """
+        data = json.dumps(value, indent=2, sort_keys=True, default=str).encode()
+        fs, path = self._fresh(key)
+        fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+        try:
+            if "file" in protocols or "local" in protocols:
+                return self._link_new(path, data)
+            if "memory" in protocols:
+                with _MEMORY_LOCK:
+                    if fs.exists(path):
+                        return False
+                    fs.pipe_file(path, data)
+                return True
+            fs.pipe_file(path, data, mode="create")
+        except FileExistsError:
+            return False
+        return True
+
+    @staticmethod
+    def _link_new(path: str, data: bytes) -> bool:
+        tmp = f"{path}{_partial_suffix()}"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+        return True
+
+    def sha256(self, key: str) -> str:
+        """The sha256 of the file at ``key``, read in chunks (constant memory)."""
+        digest = hashlib.sha256()
+        with self.open(key) as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> StoredAsset:
         """Store small content (JSON, text) atomically."""
@@ -204,9 +310,20 @@ class AssetStore(Block):
         return self.put_bytes(key, data, "application/json")
 
     def read_json(self, key: str) -> Any:
-        """Read a JSON document."""
+        """Read a JSON document.
+
+        Raises:
+            StoreDocumentError: The file is not valid JSON (named by its key; never overwritten).
+        """
         with self.open(key) as handle:
-            return json.loads(handle.read())
+            data = handle.read()
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise StoreDocumentError(
+                f"store document {self.url(key)} is not valid JSON ({exc}); it was left as it "
+                "is: repair or remove it"
+            ) from None
 
     async def put_stream(
         self, key: str, chunks: AsyncIterable[bytes], content_type: str

@@ -1,13 +1,15 @@
-"""What every flow does the same way: pick the gateway, check models before paying, publish
-artifacts of what was stored."""
+"""What every flow does the same way: start its run (gateway, intent, deadline), check models
+before paying, publish artifacts of what was stored."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, get_type_hints
 
 from prefect import get_run_logger, task
 from prefect.artifacts import (
@@ -18,21 +20,32 @@ from prefect.artifacts import (
 from prefect.context import FlowRunContext
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from anyint._utils import canonical_json
 from anyint.types.models import Modality, RouteFamily
-from tasks import AssetRecord, Gateway, current_gateway, load_gateway, use_gateway
+from tasks import AssetRecord, GatewayConfig, RunConfig
 
 __all__ = [
+    "OPERATIONAL_PARAMETERS",
     "ModelNeed",
     "check_models",
     "checked_parameters",
-    "gateway_for",
     "named_error",
-    "parse_parameters",
     "publish_assets",
-    "use_gateway",
+    "start_run",
 ]
 
-P = TypeVar("P", bound=BaseModel)
+#: Parameters that say how a run executes, not what it makes: they may differ between runs that
+#: share an ``idempotency_key``.
+OPERATIONAL_PARAMETERS = frozenset(
+    {
+        "idempotency_key",
+        "deadline_seconds",
+        "poll_interval",
+        "credentials_block",
+        "store_block",
+        "task_runner",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -55,35 +68,20 @@ class ModelNeed:
 
 
 @task(name="check-models", task_run_name="check models")
-async def check_models(needs: Sequence[ModelNeed]) -> None:
+async def check_models(run: RunConfig, needs: Sequence[ModelNeed]) -> None:
     """Fail before any paid call when a model is unknown or lacks a modality on its route.
 
     Raises:
         ValueError: Naming the parameter, the model and what is missing.
     """
-    async with current_gateway().client() as client:
+    connection = await run.gateway.connect()
+    async with connection.client() as client:
         catalogue = await client.models.list()
     for need in needs:
         try:
             catalogue.check(need.model, need.family, input=need.input, output=need.output)
         except ValueError as exc:
             raise ValueError(f"parameter {need.parameter!r}: {exc}") from None
-
-
-def parse_parameters(model: type[P], values: Mapping[str, Any]) -> P:
-    """Validate a flow's parameters with ``model``: one ``ValueError`` naming each bad parameter.
-
-    Flows using this set ``validate_parameters=False``: Prefect's own check would raise
-    ``ParameterTypeError`` (not a ``ValueError``) for the same rules, which the signature still
-    carries so the UI form and a deployment's parameter schema enforce them too.
-
-    Raises:
-        ValueError: ``parameter 'prompt': String should have at most 2000 characters`` ...
-    """
-    try:
-        return model.model_validate(dict(values))
-    except ValidationError as exc:
-        raise named_error(exc) from None
 
 
 def named_error(exc: ValidationError, rename: dict[str, str] | None = None) -> ValueError:
@@ -146,9 +144,69 @@ def _parameters_model(fn: Callable[..., Any]) -> type[BaseModel]:
     )
 
 
-async def gateway_for(credentials_block: str | None, store_block: str | None) -> Gateway:
-    """The gateway a flow run uses: named blocks when given, else the current configuration."""
-    return await load_gateway(credentials_block, store_block)
+async def start_run(parameters: Mapping[str, Any]) -> RunConfig:
+    """The :class:`~tasks.RunConfig` of the current flow run, built once at its start.
+
+    Resolves the gateway and store (``credentials_block``/``store_block``, else the environment),
+    and the intent: the flow run itself, or ``key:<idempotency_key>`` when one is given, in
+    which case the key must name the same flow and parameters as the run that used it first.
+
+    Args:
+        parameters: The flow's checked parameters (``deadline_seconds`` and ``poll_interval``
+            set the waiting budget of this execution and its first poll interval).
+
+    Raises:
+        ValueError: A block that is not saved, no API key, or a key reused with other
+            parameters (naming ``idempotency_key``).
+    """
+    context = FlowRunContext.get()
+    if context is None or context.flow is None or context.flow_run is None:
+        raise RuntimeError("start_run() must be called inside a flow run")
+    gateway = await GatewayConfig.resolve(
+        parameters.get("credentials_block"), parameters.get("store_block")
+    )
+    key = parameters.get("idempotency_key")
+    flow_run_id = str(context.flow_run.id)
+    if key:
+        await _claim_key(gateway, key, context.flow.name, flow_run_id, parameters)
+    now = time.time()
+    poll_interval = float(parameters.get("poll_interval") or 5.0)
+    return RunConfig(
+        gateway=gateway,
+        intent=f"key:{key}" if key else f"run:{flow_run_id}",
+        idempotency_key=key,
+        flow_name=context.flow.name,
+        flow_run_id=flow_run_id,
+        run_count=max(context.flow_run.run_count, 1),
+        started_at=now,
+        deadline_at=now + float(parameters.get("deadline_seconds") or 1800.0),
+        initial_interval=poll_interval,
+        max_interval=poll_interval * 6,
+    )
+
+
+async def _claim_key(
+    gateway: GatewayConfig, key: str, flow: str, flow_run_id: str, parameters: Mapping[str, Any]
+) -> None:
+    """Bind ``key`` to this flow and these parameters on first use; refuse it with others."""
+    what = {k: v for k, v in parameters.items() if k not in OPERATIONAL_PARAMETERS}
+    record = {
+        "flow": flow,
+        "parameters_sha256": hashlib.sha256(canonical_json(what).encode()).hexdigest(),
+        "first_flow_run_id": flow_run_id,
+    }
+    store = (await gateway.connect()).store
+    name = hashlib.sha256(key.encode()).hexdigest()[:32]
+    path = f"intents/{name}.json"
+    if store.create_json(path, record):
+        return
+    first = store.read_json(path)
+    if (first.get("flow"), first.get("parameters_sha256")) != (flow, record["parameters_sha256"]):
+        raise ValueError(
+            f"parameter 'idempotency_key': {key!r} names an earlier {first.get('flow')} run "
+            f"(flow run {first.get('first_flow_run_id')}) with other parameters; a key names "
+            "one intent: use a new key, or the same flow and parameters"
+        )
 
 
 def _link(record: AssetRecord) -> str:

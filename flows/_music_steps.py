@@ -5,37 +5,37 @@ anything is paid for is built with the client's strict request models, so a bad 
 before the first create. The steps then run as submit → wait → fetch each (:func:`run_step`):
 lyrics → song → one chosen track → follow-ups (stems, WAV, cover art in parallel) → music video.
 
-Bodies are deterministic (no timestamps, no random ids): the submit layer recognises an identical
-body as the same logical request, so a re-run with the same parameters reuses every gateway task
-instead of paying again.
+Bodies are deterministic (no timestamps, no random ids): within one intent (the flow run, or an
+``idempotency_key``) the submit layer recognises an identical body as the same step, so a retry
+or resume reuses every gateway task instead of paying again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Literal, TypeVar
 
 from prefect import get_run_logger
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from anyint import TaskTimeoutError
 from anyint._utils import CALLBACK_FIELDS
 from anyint.types import RequestModel
 from anyint.types import suno as su
 from anyint.types.suno_requests import MODEL_LIMITS, PLACEHOLDER_CALLBACK_URL
 from flows._common import named_error
-from tasks import AssetRecord, FinishedTask, OutputRef, SubmittedTask, fetch, submit, wait
+from tasks import AssetRecord, FinishedTask, OutputRef, RunConfig, fetch, submit, wait
 
 __all__ = [
-    "Budget",
     "SongPlan",
     "SongResult",
     "StemsMode",
     "StepResult",
     "by_kind",
     "derive_title",
+    "gather_all",
     "make_follow_ups",
     "make_music_video",
     "make_song",
@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 StemsMode = Literal["separate_vocal", "split_stem"]
+T = TypeVar("T")
 
 #: Route of each stems mode: ``split_stem`` has its own route, which fixes the type.
 _STEMS_ROUTES: dict[str, str] = {
@@ -71,38 +72,6 @@ def derive_title(prompt: str) -> str:
             break
         title = candidate
     return title or "Untitled"
-
-
-class Budget(BaseModel):
-    """How long the whole pipeline may wait, and how often to poll.
-
-    The deadline is wall-clock (epoch seconds) so the budget stays meaningful in another thread or
-    process (a Dask worker); each wait gets what is left of it.
-
-    Attributes:
-        deadline_at: Epoch seconds after which waiting stops (the task id is kept on the error).
-        initial_interval: First poll interval in seconds.
-        max_interval: Cap on the poll interval in seconds.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    deadline_at: float
-    initial_interval: float
-    max_interval: float
-
-    @classmethod
-    def start(cls, deadline_seconds: float, poll_interval: float) -> Budget:
-        """A budget of ``deadline_seconds`` from now, polling from ``poll_interval`` up to 6x."""
-        return cls(
-            deadline_at=time.time() + deadline_seconds,
-            initial_interval=poll_interval,
-            max_interval=poll_interval * 6,
-        )
-
-    def remaining(self) -> float:
-        """Seconds left; a small floor so a late step still asks the gateway once."""
-        return max(self.deadline_at - time.time(), 1.0)
 
 
 class SongPlan(BaseModel):
@@ -272,10 +241,10 @@ class StepResult(BaseModel):
 
 
 async def run_step(
+    run: RunConfig,
     step: str,
     route: str,
     body: dict[str, Any],
-    budget: Budget,
     *,
     model: str | None = None,
     pick: Callable[[FinishedTask], list[OutputRef]] | None = None,
@@ -283,30 +252,22 @@ async def run_step(
     """Submit → wait → fetch one gateway task.
 
     Args:
+        run: The flow run's gateway, intent and deadline.
         step: Step name, for results and logs.
         route: Route name (``suno.generate``).
-        body: Request body (deterministic, so a re-run reuses the task).
-        budget: Deadline and poll intervals.
+        body: Request body (deterministic, so a resume finds the task again).
         model: Model id recorded in the manifest.
         pick: Chooses the outputs to store (all when None), e.g. only the chosen lyric variant.
     """
-    state = await submit(route, body, return_state=True)  # type: ignore[misc]
-    submitted: SubmittedTask = await state.aresult()
-    # A Prefect cache hit hands back the first run's result, whose ``reused`` is still False.
-    reused = submitted.reused or state.name == "Cached"
-    finished = await wait(
-        submitted,
-        deadline_seconds=budget.remaining(),
-        initial_interval=budget.initial_interval,
-        max_interval=budget.max_interval,
-    )
+    submitted = await submit(run, route, body)
+    finished = await wait(run, submitted)
     to_store = finished if pick is None else finished.model_copy(update={"outputs": pick(finished)})
-    records = await fetch(to_store, request=body, model=model)
+    records = await fetch(run, to_store, request=body, model=model)
     result = StepResult(
         step=step,
         route=route,
         task_id=submitted.task_id,
-        reused=reused,
+        reused=submitted.reused,
         records=records,
     )
     return result, finished
@@ -334,7 +295,7 @@ class SongResult(BaseModel):
     steps: list[StepResult]
 
 
-async def make_song(plan: SongPlan, budget: Budget) -> SongResult:
+async def make_song(run: RunConfig, plan: SongPlan) -> SongResult:
     """Lyrics (when planned) → song → the chosen track.
 
     Raises:
@@ -345,14 +306,14 @@ async def make_song(plan: SongPlan, budget: Budget) -> SongResult:
     lyrics_text: str | None = None
     if plan.lyrics_body is not None:
         step, finished = await run_step(
-            "lyrics", "suno.generate-lyrics", plan.lyrics_body, budget, pick=_chosen_lyrics
+            run, "lyrics", "suno.generate-lyrics", plan.lyrics_body, pick=_chosen_lyrics
         )
         steps.append(step)
         index = _lyrics_index(finished)
         lyrics_text = su.LyricsTask.model_validate(finished.snapshot).lyrics[index].text
         logger.info("singing lyric variant %d", index + 1)
     body = plan.song_request(lyrics_text)
-    step, finished = await run_step("song", "suno.generate", body, budget, model=plan.model.value)
+    step, finished = await run_step(run, "song", "suno.generate", body, model=plan.model.value)
     steps.append(step)
     tracks = su.MusicTask.model_validate(finished.snapshot).tracks
     if plan.track >= len(tracks):
@@ -388,7 +349,7 @@ def _chosen_lyrics(finished: FinishedTask) -> list[OutputRef]:
     return [o for o in finished.outputs if o.name == name]
 
 
-async def make_follow_ups(plan: SongPlan, song: SongResult, budget: Budget) -> list[StepResult]:
+async def make_follow_ups(run: RunConfig, plan: SongPlan, song: SongResult) -> list[StepResult]:
     """Stems, WAV and cover art of the chosen track, in parallel (each only when planned)."""
     track = {"task_id": song.task_id, "audio_id": song.audio_id}
     jobs = []
@@ -398,25 +359,37 @@ async def make_follow_ups(plan: SongPlan, song: SongResult, budget: Budget) -> l
             body = _suno_body(su.SplitStemParams, **track)
         else:
             body = _suno_body(su.VocalRemovalParams, **track, type=plan.stems)
-        jobs.append(run_step("stems", route, body, budget))
+        jobs.append(run_step(run, "stems", route, body))
     if plan.wav:
-        jobs.append(run_step("wav", "suno.wav-generate", _suno_body(su.WavParams, **track), budget))
+        jobs.append(run_step(run, "wav", "suno.wav-generate", _suno_body(su.WavParams, **track)))
     if plan.cover_art:
         body = _suno_body(su.CoverArtParams, task_id=song.task_id)
-        jobs.append(run_step("cover_art", "suno.generate-cover", body, budget))
-    # Let every job finish before raising: a failed one must not orphan the others' paid work
-    # (finished and stored, it is reused by the re-run).
+        jobs.append(run_step(run, "cover_art", "suno.generate-cover", body))
+    done = await gather_all(jobs)
+    return [step for step, _ in done]
+
+
+async def gather_all(jobs: Iterable[Awaitable[T]]) -> list[T]:
+    """Run ``jobs`` at once and let every one finish before raising the first failure.
+
+    A failed job must not orphan the others' paid work: finished and stored, it is reused by
+    the resume. When several time out, the error names every task still running.
+    """
     done = await asyncio.gather(*jobs, return_exceptions=True)
-    for outcome in done:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return [step for step, _ in done]  # type: ignore[misc]
+    failures = [o for o in done if isinstance(o, BaseException)]
+    if not failures:
+        return done  # type: ignore[return-value]
+    timeouts = [f for f in failures if isinstance(f, TaskTimeoutError)]
+    if len(timeouts) > 1:
+        ids = ", ".join(t.task_id for t in timeouts)
+        timeouts[0].add_note(f"tasks still running on the gateway: {ids}")
+    raise failures[0]
 
 
-async def make_music_video(song: SongResult, budget: Budget) -> StepResult:
+async def make_music_video(run: RunConfig, song: SongResult) -> StepResult:
     """A music video (MP4 with the track as soundtrack) of the chosen track."""
     body = _suno_body(su.Mp4Params, task_id=song.task_id, audio_id=song.audio_id)
-    step, _ = await run_step("music_video", "suno.mp4-generate", body, budget)
+    step, _ = await run_step(run, "music_video", "suno.mp4-generate", body)
     return step
 
 

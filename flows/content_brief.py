@@ -6,19 +6,15 @@ Needs: an AnyInt gateway (``credentials_block``: name of a saved ``AnyIntCredent
 ``AssetStore`` block, else the default store). ``task_runner="dask"`` needs ``prefect-dask``.
 
 The three branches run as Prefect tasks in a subflow (``content-brief-fan-out``) whose task runner
-is picked per run: Prefect's thread pool, or a local Dask cluster (``processes=False``). Tasks on
-Dask do not inherit the flow's gateway context (``use_gateway`` is a ContextVar), so each branch
-gets a serialisable :class:`GatewayRef` and re-enters the gateway itself: the very same gateway
-object when the worker shares this process, else one loaded from the block names (or env).
+is picked per run: Prefect's thread pool, or a local Dask cluster (``processes=False``). Each
+branch receives the run's :class:`~tasks.RunConfig` as a plain value (block names and URLs, never
+a secret), so it runs the same wherever the runner puts it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from prefect import flow, task
@@ -27,26 +23,24 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.futures import wait as wait_futures
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from anyint.types import dashscope as ds
 from anyint.types import kling as kl
 from anyint.types.suno import SunoModel
-from tasks import AssetRecord, Gateway, load_gateway
-from tasks.assets import record_assets
+from tasks import AssetRecord, RunConfig
+from tasks.assets import run_prefix
 from tasks.generation import dashscope_image, gemini_image
 
 from ._common import (
     ModelNeed,
     check_models,
     checked_parameters,
-    gateway_for,
     named_error,
     publish_assets,
-    use_gateway,
+    start_run,
 )
 from ._music_steps import (
-    Budget,
     SongPlan,
     SongResult,
     StepResult,
@@ -55,8 +49,9 @@ from ._music_steps import (
     plan_song,
     run_step,
 )
+from ._params import BlockName, DeadlineSeconds, IdempotencyKey, PollInterval
 
-__all__ = ["ContentBriefResult", "GatewayRef", "content_brief"]
+__all__ = ["ContentBriefResult", "content_brief"]
 
 ImageRoute = Literal["dashscope", "gemini"]
 VideoRoute = Literal["dashscope", "kling"]
@@ -64,48 +59,6 @@ _IMAGE_MODELS = {"dashscope": "qwen-image-plus", "gemini": "gemini-3.1-flash-ima
 _VIDEO_MODELS = {"dashscope": "wan2.6-t2v", "kling": "kling-v3"}
 _VIDEO_ROUTES = {"dashscope": "dashscope.video-synthesis", "kling": "kling.text2video"}
 _SIZE = r"^[1-9]\d{0,4}\*[1-9]\d{0,4}$"
-
-# -- handing the gateway to tasks that may run off the flow's thread ----------------------------
-
-_LENT: dict[str, Gateway] = {}
-
-
-class GatewayRef(BaseModel):
-    """A serialisable pointer to a flow run's gateway, for tasks on another runner.
-
-    Attributes:
-        lent_id: Key of the gateway lent in this process (a Dask worker thread finds it).
-        credentials_block: Block name to load elsewhere (a Dask worker process or machine).
-        store_block: Block name to load elsewhere.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    lent_id: str | None = None
-    credentials_block: str | None = None
-    store_block: str | None = None
-
-
-@contextmanager
-def lend_gateway(
-    gateway: Gateway, credentials_block: str | None, store_block: str | None
-) -> Iterator[GatewayRef]:
-    """Lend ``gateway`` to tasks of this process for the duration of the block."""
-    lent_id = uuid.uuid4().hex
-    _LENT[lent_id] = gateway
-    try:
-        yield GatewayRef(
-            lent_id=lent_id, credentials_block=credentials_block, store_block=store_block
-        )
-    finally:
-        _LENT.pop(lent_id, None)
-
-
-async def resolve_gateway(ref: GatewayRef) -> Gateway:
-    """The lent gateway when this process holds it, else one built from the block names/env."""
-    lent = _LENT.get(ref.lent_id) if ref.lent_id else None
-    return lent or await load_gateway(ref.credentials_block, ref.store_block)
-
 
 # -- the branches ---------------------------------------------------------------------------------
 
@@ -134,49 +87,27 @@ class SongBranch(BaseModel):
     music_video: StepResult | None = None
 
 
-# Task (and fan-out flow) bodies only call module-level functions. Dask pickles every task by
-# value (its name in this module is the Task, not the function), and the fan-out flow with it (in
-# the run context); a global they named directly would travel as a copy, or fail to pickle (a
-# ContextVar). A module-level function travels by reference and keeps this module's globals, so
-# a worker thread of this process finds the lent gateway.
-
-
-async def _image(ref: GatewayRef, spec: ImageSpec) -> list[AssetRecord]:
-    with use_gateway(await resolve_gateway(ref)):
-        if spec.route == "gemini":
-            return await gemini_image(spec.prompt, spec.model, aspect_ratio=_ratio(spec.size))
-        return await dashscope_image(spec.prompt, spec.model, size=spec.size)
-
-
-async def _video(ref: GatewayRef, spec: VideoSpec, budget: Budget) -> StepResult:
-    with use_gateway(await resolve_gateway(ref)):
-        step, _ = await run_step("video", spec.route, spec.body, budget, model=spec.model)
-        return step
-
-
-async def _song(ref: GatewayRef, plan: SongPlan, budget: Budget) -> SongBranch:
-    with use_gateway(await resolve_gateway(ref)):
-        song = await make_song(plan, budget)
-        video = await make_music_video(song, budget) if plan.music_video else None
-        return SongBranch(song=song, music_video=video)
-
-
 @task(name="brief-image", cache_policy=NO_CACHE)
-async def brief_image(ref: GatewayRef, spec: ImageSpec) -> list[AssetRecord]:
+async def brief_image(run: RunConfig, spec: ImageSpec) -> list[AssetRecord]:
     """The cover image (a sync route: stored as soon as it answers)."""
-    return await _image(ref, spec)
+    if spec.route == "gemini":
+        return await gemini_image(run, spec.prompt, spec.model, aspect_ratio=_ratio(spec.size))
+    return await dashscope_image(run, spec.prompt, spec.model, size=spec.size)
 
 
 @task(name="brief-video", cache_policy=NO_CACHE)
-async def brief_video(ref: GatewayRef, spec: VideoSpec, budget: Budget) -> StepResult:
+async def brief_video(run: RunConfig, spec: VideoSpec) -> StepResult:
     """The short video: submit → wait → fetch."""
-    return await _video(ref, spec, budget)
+    step, _ = await run_step(run, "video", spec.route, spec.body, model=spec.model)
+    return step
 
 
 @task(name="brief-song", cache_policy=NO_CACHE)
-async def brief_song(ref: GatewayRef, plan: SongPlan, budget: Budget) -> SongBranch:
+async def brief_song(run: RunConfig, plan: SongPlan) -> SongBranch:
     """Lyrics → song (→ music video)."""
-    return await _song(ref, plan, budget)
+    song = await make_song(run, plan)
+    video = await make_music_video(run, song) if plan.music_video else None
+    return SongBranch(song=song, music_video=video)
 
 
 class FanOut(BaseModel):
@@ -188,14 +119,12 @@ class FanOut(BaseModel):
 
 
 @flow(name="content-brief-fan-out")
-async def fan_out(
-    ref: GatewayRef, image: ImageSpec, video: VideoSpec, song: SongPlan, budget: Budget
-) -> FanOut:
+async def fan_out(run: RunConfig, image: ImageSpec, video: VideoSpec, song: SongPlan) -> FanOut:
     """Run the image, video and song branches at once on this flow's task runner."""
     futures: list[PrefectFuture[Any]] = [
-        brief_image.submit(ref, image),
-        brief_video.submit(ref, video, budget),
-        brief_song.submit(ref, song, budget),
+        brief_image.submit(run, image),
+        brief_video.submit(run, video),
+        brief_song.submit(run, song),
     ]
     # Let every branch finish (a failed one must not orphan the others' paid work) without
     # blocking this flow's event loop; then the first failure, if any, is raised.
@@ -334,10 +263,11 @@ async def content_brief(
     song_model: SunoModel = SunoModel.V5,
     song_style: Annotated[str, Field(min_length=1, max_length=1000)] = "cinematic pop, warm",
     task_runner: Literal["default", "dask"] = "default",
-    deadline_seconds: Annotated[float, Field(gt=0)] = 1800.0,
-    poll_interval: Annotated[float, Field(gt=0)] = 5.0,
-    credentials_block: str | None = None,
-    store_block: str | None = None,
+    deadline_seconds: DeadlineSeconds = 1800.0,
+    poll_interval: PollInterval = 5.0,
+    idempotency_key: IdempotencyKey = None,
+    credentials_block: BlockName = None,
+    store_block: BlockName = None,
 ) -> ContentBriefResult:
     """Turn a brief into a cover image, a short video and a song (plus a music video).
 
@@ -359,6 +289,8 @@ async def content_brief(
             Dask cluster (dask).
         deadline_seconds: Time budget for all the waiting, in seconds.
         poll_interval: First poll interval in seconds (backs off up to 6x).
+        idempotency_key: Runs with the same key share their gateway tasks and assets (a daily
+            schedule without one makes new content every day).
         credentials_block: Name of a saved AnyIntCredentials block (else ANYINT_* env).
         store_block: Name of a saved AssetStore block (else the default store).
 
@@ -387,44 +319,39 @@ async def content_brief(
     song_outputs: tuple[Any, ...] = (
         ("audio", "text", "video") if plan.music_video else ("audio", "text")
     )
-    gateway = await gateway_for(p["credentials_block"], p["store_block"])
-    with use_gateway(gateway):
-        await check_models(
-            [
-                ModelNeed("image_model", image_model, p["image_route"], output=("image",)),
-                ModelNeed("video_model", video_model, p["video_route"], output=("video",)),
-                ModelNeed("song_model", plan.model.value, "suno", output=song_outputs),
-            ]
-        )
-        budget = Budget.start(p["deadline_seconds"], p["poll_interval"])
-        with lend_gateway(gateway, p["credentials_block"], p["store_block"]) as ref:
-            runner = fan_out.with_options(task_runner=_runner(p["task_runner"]))
-            out = await runner(ref, image, video, plan, budget)
-
-        song = out.song.song
-        song_records = [r for s in song.steps for r in s.records]
-        mv_records = out.song.music_video.records if out.song.music_video else []
-        records = [*out.image, *out.video.records, *song_records, *mv_records]
-        # The branches ran in the fan-out subflow, whose manifest is its own: list every asset in
-        # this run's manifest too, so the run that was asked for is the one that tells all.
-        manifest_key = record_assets(gateway.store, records)
-        await acreate_markdown_artifact(
-            _summary(p["brief"], out, p["task_runner"]),
-            key="content-brief-summary",
-            description="Content brief: what was made",
-        )
-        await publish_assets(records, key="content-brief", title=f"Content brief: {song.title}")
-        task_ids = {"video": out.video.task_id} | {s.step: s.task_id for s in song.steps}
-        if out.song.music_video:
-            task_ids["music_video"] = out.song.music_video.task_id
-        return ContentBriefResult(
-            brief=p["brief"],
-            image=out.image,
-            video=out.video.records,
-            song=song_records,
-            music_video=mv_records,
-            title=song.title,
-            audio_id=song.audio_id,
-            task_ids=task_ids,
-            manifest_key=manifest_key,
-        )
+    run = await start_run(p)
+    await check_models(
+        run,
+        [
+            ModelNeed("image_model", image_model, p["image_route"], output=("image",)),
+            ModelNeed("video_model", video_model, p["video_route"], output=("video",)),
+            ModelNeed("song_model", plan.model.value, "suno", output=song_outputs),
+        ],
+    )
+    # The branches run in the fan-out subflow but record into this run's manifest: the run
+    # passes itself (its id and intent) to them.
+    out = await fan_out.with_options(task_runner=_runner(p["task_runner"]))(run, image, video, plan)
+    song = out.song.song
+    song_records = [r for s in song.steps for r in s.records]
+    mv_records = out.song.music_video.records if out.song.music_video else []
+    records = [*out.image, *out.video.records, *song_records, *mv_records]
+    await acreate_markdown_artifact(
+        _summary(p["brief"], out, p["task_runner"]),
+        key="content-brief-summary",
+        description="Content brief: what was made",
+    )
+    await publish_assets(records, key="content-brief", title=f"Content brief: {song.title}")
+    task_ids = {"video": out.video.task_id} | {s.step: s.task_id for s in song.steps}
+    if out.song.music_video:
+        task_ids["music_video"] = out.song.music_video.task_id
+    return ContentBriefResult(
+        brief=p["brief"],
+        image=out.image,
+        video=out.video.records,
+        song=song_records,
+        music_video=mv_records,
+        title=song.title,
+        audio_id=song.audio_id,
+        task_ids=task_ids,
+        manifest_key=f"{run_prefix(run.flow_run_id)}/manifest.json",
+    )

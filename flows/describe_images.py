@@ -16,10 +16,10 @@ from typing import Annotated, Any, Literal
 
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from flows._common import ModelNeed, check_models, gateway_for, parse_parameters, use_gateway
-from tasks import current_gateway
+from flows._common import ModelNeed, check_models, checked_parameters, start_run
+from flows._params import BlockName
 from tasks.images import check_image_urls, load_image
 from tasks.understanding import describe_images as describe_task
 
@@ -70,22 +70,6 @@ Model = Annotated[
 RouteField = Annotated[
     Route, Field(description="anthropic (messages API) or gemini (generateContent).")
 ]
-BlockName = Annotated[
-    str | None, Field(description="Name of a saved block; empty uses the environment.")
-]
-
-
-class DescribeParams(BaseModel):
-    """The flow's parameters, checked together before any call."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    images: Images
-    question: Question
-    model: Model
-    route: Route
-    credentials_block: BlockName = None
-    store_block: BlockName = None
 
 
 class DescribeResult(BaseModel):
@@ -117,7 +101,7 @@ def _shown(ref: str) -> str:
 @flow(
     name="describe-images",
     description="Ask a question about images on the Anthropic or Gemini route.",
-    validate_parameters=False,  # parse_parameters raises one ValueError naming the parameter
+    validate_parameters=False,  # checked_parameters() raises a ValueError naming the parameter
 )
 async def describe_images(
     images: Images = [SAMPLE_IMAGE],  # noqa: B006 (never mutated; Prefect needs a JSON default)
@@ -143,25 +127,28 @@ async def describe_images(
     Raises:
         ValueError: A bad parameter (named in the message); raised before any paid call.
     """
-    p = parse_parameters(DescribeParams, locals())
-    chosen = GEMINI_DEFAULT_MODEL if p.route == "gemini" and p.model == DEFAULT_MODEL else p.model
-    for i, ref in enumerate(p.images):
+    p = checked_parameters(locals())
+    route, images = p["route"], p["images"]
+    chosen = (
+        GEMINI_DEFAULT_MODEL if route == "gemini" and p["model"] == DEFAULT_MODEL else p["model"]
+    )
+    for i, ref in enumerate(images):
         load_image(ref, f"images[{i}]")  # type, size, scheme and folder, before paying
-    with use_gateway(await gateway_for(p.credentials_block, p.store_block)):
-        async with current_gateway().client() as client:
-            await check_image_urls(client, {f"images[{i}]": r for i, r in enumerate(p.images)})
-        await check_models(
-            [ModelNeed("model", chosen, p.route, input=("text", "image"), output=("text",))]
-        )
-        reply = await describe_task(p.images, p.question, chosen, p.route)
-        shown = "\n".join(f"- {_shown(ref)}" for ref in p.images)
-        await acreate_markdown_artifact(
-            f"# Image description\n\n**Question:** {p.question}\n\n"
-            f"**Model:** `{chosen}` on the {p.route} route\n\n**Images:**\n{shown}\n\n"
-            f"## Answer\n\n{reply.answer}\n",
-            key="describe-images",
-            description=f"Answer of {chosen} about {len(p.images)} image(s)",
-        )
+    run = await start_run(p)
+    async with (await run.gateway.connect()).client() as client:
+        await check_image_urls(client, {f"images[{i}]": r for i, r in enumerate(images)})
+    await check_models(
+        run, [ModelNeed("model", chosen, route, input=("text", "image"), output=("text",))]
+    )
+    reply = await describe_task(run, images, p["question"], chosen, route)
+    shown = "\n".join(f"- {_shown(ref)}" for ref in images)
+    await acreate_markdown_artifact(
+        f"# Image description\n\n**Question:** {p['question']}\n\n"
+        f"**Model:** `{chosen}` on the {route} route\n\n**Images:**\n{shown}\n\n"
+        f"## Answer\n\n{reply.answer}\n",
+        key="describe-images",
+        description=f"Answer of {chosen} about {len(images)} image(s)",
+    )
     return DescribeResult(
-        answer=reply.answer, model=chosen, route=p.route, images=len(p.images), usage=reply.usage
+        answer=reply.answer, model=chosen, route=route, images=len(images), usage=reply.usage
     )

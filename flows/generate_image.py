@@ -9,35 +9,23 @@ Needs: an ``AnyIntCredentials`` block (``credentials_block``) or ``ANYINT_API_KE
 ``./output``). Writes the PNG(s) under ``assets/<route>/...`` and the run's manifest under
 ``runs/<flow_run_id>/manifest.json``; publishes table, markdown and image artifacts.
 
-A re-run with the same parameters hands back the images stored by the earlier run instead of
-paying again: the generation step is cached on its request, the gateway and the store, and the
-stored files are checked (gone → generated again). For a new image, change the prompt: a sync
-route stores under a key derived from the request, so generating the same request again would
-overwrite the files an earlier run's manifest points to.
+A retry or resume of a flow run hands back the images it stored (sha256 checked; gone → made
+again) instead of paying again; a new flow run makes new images under new keys (nothing earlier
+is overwritten), unless it shares an ``idempotency_key`` with an earlier run.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from prefect import flow
-from prefect.context import TaskRunContext
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
-from anyint._client import DEFAULT_BASE_URL
-from anyint._utils import canonical_json
-from flows._common import (
-    ModelNeed,
-    check_models,
-    gateway_for,
-    parse_parameters,
-    publish_assets,
-    use_gateway,
-)
-from tasks import AssetRecord, current_gateway, record_assets
+from flows._common import ModelNeed, check_models, checked_parameters, publish_assets, start_run
+from flows._params import BlockName, IdempotencyKey
+from tasks import AssetRecord
+from tasks.assets import run_prefix
 from tasks.generation import dashscope_image, gemini_image
 
 __all__ = ["DASHSCOPE_FIXED_SIZES", "DEFAULT_MODELS", "GEMINI_ASPECT_RATIOS", "ImageResult"]
@@ -85,9 +73,6 @@ Size = Annotated[
     ),
 ]
 Stream = Annotated[bool, Field(description="gemini only: stream the answer (SSE).")]
-BlockName = Annotated[
-    str | None, Field(description="Name of a saved block; empty uses the environment.")
-]
 
 
 def gemini_aspect_ratio(size: str) -> str:
@@ -109,52 +94,26 @@ def gemini_aspect_ratio(size: str) -> str:
     return ratio
 
 
-class ImageParams(BaseModel):
-    """The flow's parameters, checked together before any call."""
+def check_size(route: Route, size: str | None, model: str) -> None:
+    """The cross-field rule of ``size``: what the chosen route and model can honour.
 
-    model_config = ConfigDict(extra="forbid")
-
-    prompt: Prompt
-    model: Model
-    route: Route
-    size: Size
-    stream: bool
-    credentials_block: BlockName = None
-    store_block: BlockName = None
-
-    @model_validator(mode="after")
-    def _fits_route(self) -> ImageParams:
-        if not self.prompt.strip():
-            raise ValueError("parameter 'prompt': must not be blank")
-        if self.stream and self.route != "gemini":
-            raise ValueError(f"parameter 'stream': only the gemini route streams, not {self.route}")
-        if self.size is None:
-            return self
-        if self.route == "gemini":
-            gemini_aspect_ratio(self.size)
-            return self
-        if ":" in self.size:
-            raise ValueError(
-                f"parameter 'size': the dashscope route takes pixels as W*H, got {self.size!r}"
-            )
-        fixed = DASHSCOPE_FIXED_SIZES.get(self.chosen_model)
-        if fixed is not None and self.size not in fixed:
-            raise ValueError(
-                f"parameter 'size': {self.chosen_model} renders only {', '.join(fixed)}; "
-                f"got {self.size}"
-            )
-        if fixed is None and not all(
-            SIDE_MIN <= int(side) <= SIDE_MAX for side in self.size.split("*")
-        ):
-            raise ValueError(
-                f"parameter 'size': sides must be {SIDE_MIN}..{SIDE_MAX} pixels, got {self.size}"
-            )
-        return self
-
-    @property
-    def chosen_model(self) -> str:
-        """The model to call: the parameter, or the route's default."""
-        return self.model or DEFAULT_MODELS[self.route]
+    Raises:
+        ValueError: Naming ``size`` and what it may be.
+    """
+    if size is None:
+        return
+    if route == "gemini":
+        gemini_aspect_ratio(size)
+        return
+    if ":" in size:
+        raise ValueError(f"parameter 'size': the dashscope route takes pixels as W*H, got {size!r}")
+    fixed = DASHSCOPE_FIXED_SIZES.get(model)
+    if fixed is not None and size not in fixed:
+        raise ValueError(f"parameter 'size': {model} renders only {', '.join(fixed)}; got {size}")
+    if fixed is None and not all(SIDE_MIN <= int(side) <= SIDE_MAX for side in size.split("*")):
+        raise ValueError(
+            f"parameter 'size': sides must be {SIDE_MIN}..{SIDE_MAX} pixels, got {size}"
+        )
 
 
 class ImageResult(BaseModel):
@@ -165,7 +124,7 @@ class ImageResult(BaseModel):
         model: Model used.
         images: The stored images (URI, key, bytes, sha256, source URL).
         manifest_key: This run's manifest in the asset store.
-        reused: True when an earlier run's stored images were handed back (nothing was paid).
+        reused: True when images this intent stored before were handed back (nothing paid).
     """
 
     route: Route
@@ -175,50 +134,10 @@ class ImageResult(BaseModel):
     reused: bool = False
 
 
-def _scope() -> str:
-    """Gateway and store identity: a cached result is only valid for the store that holds it."""
-    gateway = current_gateway()
-    base = gateway.credentials.base_url or os.environ.get("ANYINT_BASE_URL") or DEFAULT_BASE_URL
-    return f"{base}|{gateway.store.root_url}"
-
-
-def _cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    """Same request, gateway and store → the same images.
-
-    ``stream`` only changes how the answer travels, not the request's identity (nor the store key
-    the images go to), so it is left out.
-    """
-    request = {k: v for k, v in parameters.items() if k != "stream"}
-    text = canonical_json({"task": context.task.name, "params": request, "scope": _scope()})
-    return f"anyint-image-{hashlib.sha256(text.encode()).hexdigest()}"
-
-
-async def _generate(p: ImageParams, model: str, *, refresh: bool) -> tuple[list[AssetRecord], bool]:
-    """Run the route's task with caching; returns the records and whether they came from cache."""
-    options: dict[str, Any] = {
-        "cache_key_fn": _cache_key,
-        "persist_result": True,
-        "refresh_cache": refresh,
-    }
-    # Prefect's stubs type an async task called with return_state=True as returning the State
-    # itself; at run time it is awaited like any async task call (hence the ignores).
-    if p.route == "gemini":
-        aspect = gemini_aspect_ratio(p.size) if p.size else None
-        state = await gemini_image.with_options(**options)(
-            p.prompt, model, stream=p.stream, aspect_ratio=aspect, return_state=True
-        )  # type: ignore[misc]
-    else:
-        state = await dashscope_image.with_options(**options)(
-            p.prompt, model, size=p.size, return_state=True
-        )  # type: ignore[misc]
-    records: list[AssetRecord] = await state.aresult()
-    return records, state.name == "Cached"
-
-
 @flow(
     name="generate-image",
     description="Generate image(s) on the Gemini or DashScope route and store them.",
-    validate_parameters=False,  # parse_parameters raises one ValueError naming the parameter
+    validate_parameters=False,  # checked_parameters() raises a ValueError naming the parameter
 )
 async def generate_image(
     prompt: Prompt = "A lighthouse on a cliff at dusk, watercolour.",
@@ -226,6 +145,7 @@ async def generate_image(
     route: RouteField = "gemini",
     size: Size = None,
     stream: Stream = False,
+    idempotency_key: IdempotencyKey = None,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
 ) -> ImageResult:
@@ -237,6 +157,7 @@ async def generate_image(
         route: ``gemini`` or ``dashscope``.
         size: ``"W*H"`` pixels (dashscope) or an aspect ratio (gemini); None for the default.
         stream: Stream the Gemini answer.
+        idempotency_key: Runs with the same key share the stored images (paid once).
         credentials_block: Saved ``AnyIntCredentials`` block name.
         store_block: Saved ``AssetStore`` block name.
 
@@ -246,23 +167,34 @@ async def generate_image(
     Raises:
         ValueError: A bad parameter (named in the message); raised before any paid call.
     """
-    p = parse_parameters(ImageParams, locals())
-    model_id = p.chosen_model
-    with use_gateway(await gateway_for(p.credentials_block, p.store_block)):
-        store = current_gateway().store
-        await check_models([ModelNeed("model", model_id, p.route, output=("image",))])
-        records, reused = await _generate(p, model_id, refresh=False)
-        if reused and not all(store.exists(r.key) for r in records):
-            records, reused = await _generate(p, model_id, refresh=True)  # the store lost them
-        manifest_key = record_assets(store, records)  # a cached result joins this run's manifest
-        await publish_assets(
-            records,
-            key="generate-image",
-            title="Generated image",
-            summary=f"`{model_id}` on the {p.route} route"
-            + (" (stored by an earlier run)" if reused else "")
-            + f"\n\n> {p.prompt}",
-        )
+    p = checked_parameters(locals())
+    model_id = p["model"] or DEFAULT_MODELS[p["route"]]
+    if not p["prompt"].strip():
+        raise ValueError("parameter 'prompt': must not be blank")
+    if p["stream"] and p["route"] != "gemini":
+        raise ValueError(f"parameter 'stream': only the gemini route streams, not {p['route']}")
+    check_size(p["route"], p["size"], model_id)
+    run = await start_run(p)
+    await check_models(run, [ModelNeed("model", model_id, p["route"], output=("image",))])
+    if p["route"] == "gemini":
+        aspect = gemini_aspect_ratio(p["size"]) if p["size"] else None
+        state = await gemini_image(
+            run, p["prompt"], model_id, stream=p["stream"], aspect_ratio=aspect, return_state=True
+        )  # type: ignore[misc]
+    else:
+        state = await dashscope_image(run, p["prompt"], model_id, size=p["size"], return_state=True)  # type: ignore[misc]
+    records: list[AssetRecord] = await state.aresult()
+    reused = bool(state.message and "stored before" in state.message)
+    await publish_assets(
+        records,
+        key="generate-image",
+        title="Generated image",
+        summary=f"`{model_id}` on the {p['route']} route\n\n> {p['prompt']}",
+    )
     return ImageResult(
-        route=p.route, model=model_id, images=records, manifest_key=manifest_key, reused=reused
+        route=p["route"],
+        model=model_id,
+        images=records,
+        manifest_key=f"{run_prefix(run.flow_run_id)}/manifest.json",
+        reused=reused,
     )

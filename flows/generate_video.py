@@ -3,7 +3,9 @@
 Routes: ``dashscope`` (``dashscope.video-synthesis``; ``wan2.6-t2v``, or ``wan2.6-i2v`` with an
 image) or ``kling`` (``kling.text2video`` / ``kling.image2video``; ``kling-v3``). Both are
 task-based: submit (recorded before it is sent, never paid twice) → wait (polls with backoff
-and a deadline) → fetch (streams the MP4 into the store).
+within ``deadline_seconds``) → fetch (streams the MP4 into the store). A retry or resume of the
+flow run waits on the same task; a new flow run makes a new video unless it shares an
+``idempotency_key``.
 
 Needs: an ``AnyIntCredentials`` block (``credentials_block``) or ``ANYINT_API_KEY`` /
 ``ANYINT_BASE_URL``, and an ``AssetStore`` block (``store_block``) or ``ANYINT_STORE`` (default
@@ -19,17 +21,11 @@ import hashlib
 from typing import Annotated, Any, Literal
 
 from prefect import flow
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 
-from flows._common import (
-    ModelNeed,
-    check_models,
-    gateway_for,
-    parse_parameters,
-    publish_assets,
-    use_gateway,
-)
-from tasks import AssetRecord, SubmittedTask, current_gateway, fetch, submit, wait
+from flows._common import ModelNeed, check_models, checked_parameters, publish_assets, start_run
+from flows._params import BlockName, DeadlineSeconds, IdempotencyKey
+from tasks import AssetRecord, fetch, submit, wait
 from tasks.assets import run_prefix
 from tasks.images import ImageInput, check_image_urls, load_image
 from tasks.routes import route as route_spec
@@ -71,38 +67,6 @@ Duration = Annotated[
         description="Length in seconds (the model may allow only some values, e.g. 5 or 10).",
     ),
 ]
-MaxWait = Annotated[
-    int, Field(ge=1, le=240, description="Give up waiting after this many minutes.")
-]
-ForceNew = Annotated[
-    bool,
-    Field(description="Submit again even if an earlier run submitted this exact request."),
-]
-BlockName = Annotated[
-    str | None, Field(description="Name of a saved block; empty uses the environment.")
-]
-
-
-class VideoParams(BaseModel):
-    """The flow's parameters, checked together before any call."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    prompt: Prompt
-    model: Model
-    route: Route
-    image: Image
-    duration: Duration
-    max_wait_minutes: MaxWait
-    force_new: bool
-    credentials_block: BlockName = None
-    store_block: BlockName = None
-
-    @model_validator(mode="after")
-    def _not_blank(self) -> VideoParams:
-        if not self.prompt.strip():
-            raise ValueError("parameter 'prompt': must not be blank")
-        return self
 
 
 class VideoResult(BaseModel):
@@ -114,7 +78,7 @@ class VideoResult(BaseModel):
         task_id: Gateway task id (keep it: the task can be looked up or fetched again).
         videos: The stored MP4(s).
         manifest_key: This run's manifest in the asset store.
-        reused: True when an earlier run's task was handed back (nothing was paid).
+        reused: True when the task was created before (a resume or a shared key: nothing paid).
     """
 
     route: str
@@ -178,7 +142,7 @@ def _for_manifest(body: dict[str, Any]) -> dict[str, Any]:
 @flow(
     name="generate-video",
     description="Generate a video on the DashScope or Kling route and store the MP4.",
-    validate_parameters=False,  # parse_parameters raises one ValueError naming the parameter
+    validate_parameters=False,  # checked_parameters() raises a ValueError naming the parameter
 )
 async def generate_video(
     prompt: Prompt = "A paper boat drifting down a rainy street, slow camera pan.",
@@ -186,8 +150,8 @@ async def generate_video(
     route: RouteField = "dashscope",
     image: Image = None,
     duration: Duration = 5,
-    max_wait_minutes: MaxWait = 30,
-    force_new: ForceNew = False,
+    deadline_seconds: DeadlineSeconds = 1800.0,
+    idempotency_key: IdempotencyKey = None,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
 ) -> VideoResult:
@@ -199,8 +163,8 @@ async def generate_video(
         route: ``dashscope`` or ``kling``.
         image: First frame: https URL, data URL or local path.
         duration: Seconds.
-        max_wait_minutes: Wait deadline; the task id is kept on the timeout error.
-        force_new: Submit again even if an earlier run submitted this request.
+        deadline_seconds: Time budget for the wait; the error gives the resume command.
+        idempotency_key: Runs with the same key share the gateway task and the stored video.
         credentials_block: Saved ``AnyIntCredentials`` block name.
         store_block: Saved ``AssetStore`` block name.
 
@@ -210,40 +174,39 @@ async def generate_video(
     Raises:
         ValueError: A bad parameter (named in the message); raised before any paid call.
     """
-    p = parse_parameters(VideoParams, locals())
-    frame = load_image(p.image, "image") if p.image is not None else None
-    model_id = p.model or default_model(p.route, frame is not None)
-    name, body = video_request(p.route, model_id, p.prompt, p.duration, frame)
+    p = checked_parameters(locals())
+    if not p["prompt"].strip():
+        raise ValueError("parameter 'prompt': must not be blank")
+    frame = load_image(p["image"], "image") if p["image"] is not None else None
+    model_id = p["model"] or default_model(p["route"], frame is not None)
+    name, body = video_request(p["route"], model_id, p["prompt"], p["duration"], frame)
     try:
         route_spec(name).params.model_validate(body)  # the route's own rules, before paying
     except ValidationError as exc:
         raise ValueError(f"request for {name} is invalid: {exc}") from None
     inputs: tuple[Any, ...] = ("text", "image") if frame is not None else ("text",)
-    with use_gateway(await gateway_for(p.credentials_block, p.store_block)):
-        if p.image is not None:
-            async with current_gateway().client() as client:
-                await check_image_urls(client, {"image": p.image})
-        await check_models([ModelNeed("model", model_id, p.route, input=inputs, output=("video",))])
-        # return_state: a Cached state means an earlier run's task was handed back.
-        state = await submit(name, body, force_new=p.force_new, return_state=True)  # type: ignore[misc]
-        submitted: SubmittedTask = await state.aresult()
-        # Handed back by the Prefect cache or the store's submit journal: nothing was paid.
-        reused = submitted.reused or state.name == "Cached"
-        finished = await wait(submitted, deadline_seconds=p.max_wait_minutes * 60.0)
-        records = await fetch(finished, request=_for_manifest(body), model=model_id)
-        await publish_assets(
-            records,
-            key="generate-video",
-            title="Generated video",
-            summary=f"`{model_id}` on {name}, task `{finished.task_id}`"
-            + (" (submitted by an earlier run)" if reused else "")
-            + f"\n\n> {p.prompt}",
-        )
+    run = await start_run(p)
+    if p["image"] is not None:
+        async with (await run.gateway.connect()).client() as client:
+            await check_image_urls(client, {"image": p["image"]})
+    need = ModelNeed("model", model_id, p["route"], input=inputs, output=("video",))
+    await check_models(run, [need])
+    submitted = await submit(run, name, body)
+    finished = await wait(run, submitted)
+    records = await fetch(run, finished, request=_for_manifest(body), model=model_id)
+    await publish_assets(
+        records,
+        key="generate-video",
+        title="Generated video",
+        summary=f"`{model_id}` on {name}, task `{finished.task_id}`"
+        + (" (created before: nothing paid this time)" if submitted.reused else "")
+        + f"\n\n> {p['prompt']}",
+    )
     return VideoResult(
         route=name,
         model=model_id,
         task_id=finished.task_id,
         videos=records,
-        manifest_key=f"{run_prefix()}/manifest.json",
-        reused=reused,
+        manifest_key=f"{run_prefix(run.flow_run_id)}/manifest.json",
+        reused=submitted.reused,
     )

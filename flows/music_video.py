@@ -5,8 +5,9 @@ Needs: an AnyInt gateway (``credentials_block``: name of a saved ``AnyIntCredent
 ``AssetStore`` block, else the default store). Optional ``ANYINT_CALLBACK_URL``: the callback
 receiver, so waits wake as soon as Suno calls back (polling is the fallback).
 
-Every step is submit → wait → fetch. Request bodies are deterministic, so re-running with the same
-parameters reuses every gateway task (nothing is paid twice) and every stored asset.
+Every step is submit → wait → fetch. A retry or resume of a flow run reuses every gateway task
+it created and every asset it stored (nothing is paid twice); a new flow run makes a new song,
+unless it shares an ``idempotency_key`` with an earlier one.
 """
 
 from __future__ import annotations
@@ -18,18 +19,11 @@ from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifa
 from pydantic import BaseModel, Field
 
 from anyint.types.suno import SunoModel
-from tasks.assets import AssetRecord, run_prefix
+from tasks import AssetRecord, RunConfig
+from tasks.assets import run_prefix
 
-from ._common import (
-    ModelNeed,
-    check_models,
-    checked_parameters,
-    gateway_for,
-    publish_assets,
-    use_gateway,
-)
+from ._common import ModelNeed, check_models, checked_parameters, publish_assets, start_run
 from ._music_steps import (
-    Budget,
     SongPlan,
     SongResult,
     StemsMode,
@@ -40,6 +34,7 @@ from ._music_steps import (
     make_song,
     plan_song,
 )
+from ._params import BlockName, DeadlineSeconds, IdempotencyKey, PollInterval
 
 __all__ = ["MusicVideoResult", "music_video"]
 
@@ -53,7 +48,8 @@ class MusicVideoResult(BaseModel):
         model: Suno model.
         task_ids: Gateway task id per step (``lyrics``, ``song``, ``stems``, ``wav``,
             ``cover_art``, ``music_video``); steps switched off are absent.
-        reused_steps: Steps whose gateway task came from an earlier run (nothing paid this time).
+        reused_steps: Steps whose gateway task was created before (a resume or a shared key:
+            nothing paid this time).
         audio_id: ``audioId`` of the chosen track.
         duration: Its duration in seconds, as the song task reported it.
         track_key: Store key of its MP3.
@@ -123,6 +119,30 @@ def _summary(song: SongResult, plan: SongPlan, steps: list[StepResult]) -> str:
     return "\n".join(lines)
 
 
+async def _make_everything(run: RunConfig, plan: SongPlan) -> tuple[list[StepResult], SongResult]:
+    """Song → follow-ups in parallel → music video, moving one progress artifact along."""
+    follow_ups = [
+        name
+        for name, on in (("stems", plan.stems), ("wav", plan.wav), ("cover art", plan.cover_art))
+        if on
+    ]
+    stages = ["lyrics + song" if plan.lyrics_body else "song"]
+    stages += [", ".join(follow_ups)] if follow_ups else []
+    stages += ["music video"] if plan.music_video else []
+    progress = _Progress(stages)
+    await progress.start()
+    song = await make_song(run, plan)
+    await progress.finished(stages[0])
+    steps = [*song.steps, *await make_follow_ups(run, plan, song)]
+    if follow_ups:
+        await progress.finished(stages[1])
+    # Last and only after the others succeeded: the MV is the most expensive step.
+    if plan.music_video:
+        steps.append(await make_music_video(run, song))
+        await progress.finished("music video")
+    return steps, song
+
+
 @flow(
     name="music-video",
     description="Lyrics → song → stems, WAV and cover art → music video, all stored.",
@@ -142,10 +162,11 @@ async def music_video(
     cover_art: bool = True,
     music_video: bool = True,
     track: Annotated[int, Field(ge=0, le=1)] = 0,
-    deadline_seconds: Annotated[float, Field(gt=0)] = 1800.0,
-    poll_interval: Annotated[float, Field(gt=0)] = 5.0,
-    credentials_block: str | None = None,
-    store_block: str | None = None,
+    deadline_seconds: DeadlineSeconds = 1800.0,
+    poll_interval: PollInterval = 5.0,
+    idempotency_key: IdempotencyKey = None,
+    credentials_block: BlockName = None,
+    store_block: BlockName = None,
 ) -> MusicVideoResult:
     """Make a song with lyrics, its stems, a WAV master, cover art and a music video.
 
@@ -168,6 +189,7 @@ async def music_video(
         track: Which of the two generated tracks the follow-ups use (0 or 1).
         deadline_seconds: Time budget for all the waiting, in seconds.
         poll_interval: First poll interval in seconds (backs off up to 6x).
+        idempotency_key: Runs with the same key share their gateway tasks and assets.
         credentials_block: Name of a saved AnyIntCredentials block (else ANYINT_* env).
         store_block: Name of a saved AssetStore block (else the default store).
 
@@ -191,51 +213,26 @@ async def music_video(
         cover_art=p["cover_art"],
         music_video=p["music_video"],
     )
-    with use_gateway(await gateway_for(p["credentials_block"], p["store_block"])):
-        await check_models([_model_need(plan)])
-        follow_ups = [
-            name
-            for name, on in (
-                ("stems", plan.stems),
-                ("wav", plan.wav),
-                ("cover art", plan.cover_art),
-            )
-            if on
-        ]
-        stages = ["lyrics + song" if plan.lyrics_body else "song"]
-        stages += [", ".join(follow_ups)] if follow_ups else []
-        stages += ["music video"] if plan.music_video else []
-        progress = _Progress(stages)
-        await progress.start()
-        budget = Budget.start(p["deadline_seconds"], p["poll_interval"])
-
-        song = await make_song(plan, budget)
-        await progress.finished(stages[0])
-        steps = [*song.steps, *await make_follow_ups(plan, song, budget)]
-        if follow_ups:
-            await progress.finished(stages[1])
-        # Last and only after the others succeeded: the MV is the most expensive step.
-        if plan.music_video:
-            steps.append(await make_music_video(song, budget))
-            await progress.finished("music video")
-
-        records = [r for s in steps for r in s.records]
-        await publish_assets(
-            records,
-            key="music-video",
-            title=f"Music video: {song.title}",
-            summary=_summary(song, plan, steps),
-        )
-        return MusicVideoResult(
-            title=song.title,
-            mode=plan.mode,
-            model=plan.model.value,
-            task_ids={s.step: s.task_id for s in steps},
-            reused_steps=[s.step for s in steps if s.reused],
-            audio_id=song.audio_id,
-            duration=song.duration,
-            track_key=song.track_key,
-            lyrics=song.lyrics,
-            assets=by_kind(records),
-            manifest_key=f"{run_prefix()}/manifest.json",
-        )
+    run = await start_run(p)
+    await check_models(run, [_model_need(plan)])
+    steps, song = await _make_everything(run, plan)
+    records = [r for s in steps for r in s.records]
+    await publish_assets(
+        records,
+        key="music-video",
+        title=f"Music video: {song.title}",
+        summary=_summary(song, plan, steps),
+    )
+    return MusicVideoResult(
+        title=song.title,
+        mode=plan.mode,
+        model=plan.model.value,
+        task_ids={s.step: s.task_id for s in steps},
+        reused_steps=[s.step for s in steps if s.reused],
+        audio_id=song.audio_id,
+        duration=song.duration,
+        track_key=song.track_key,
+        lyrics=song.lyrics,
+        assets=by_kind(records),
+        manifest_key=f"{run_prefix(run.flow_run_id)}/manifest.json",
+    )

@@ -1,26 +1,35 @@
 """Prefect tasks over the AnyInt client: submit → wait → fetch for task-based routes, and one
-task per sync route. Configure the gateway with :func:`use_gateway` or ``ANYINT_*`` env."""
+task per sync route. Every task takes a :class:`RunConfig`: the flow run's gateway, intent and
+deadline, as a plain value."""
 
-from ._gateway import Gateway, current_gateway, load_gateway, use_gateway
+from . import journal
 from .assets import AssetRecord, fetch, record_assets
+from .errors import RunDeadlineError, SubmitInDoubtError, TaskLostError, TaskOutputMissingError
+from .gateway import Connection, GatewayConfig, register_transport, unregister_transport
 from .routes import ROUTES, RouteSpec
-from .submit import SubmitInDoubtError, SubmittedTask, submit
+from .run import RunConfig
+from .submit import SubmittedTask, submit
 from .wait import FinishedTask, OutputRef, wait
 
 __all__ = [
     "ROUTES",
     "AssetRecord",
+    "Connection",
     "FinishedTask",
-    "Gateway",
+    "GatewayConfig",
     "OutputRef",
     "RouteSpec",
+    "RunConfig",
+    "RunDeadlineError",
     "SubmitInDoubtError",
     "SubmittedTask",
-    "current_gateway",
+    "TaskLostError",
+    "TaskOutputMissingError",
     "fetch",
-    "load_gateway",
+    "journal",
     "record_assets",
+    "register_transport",
     "submit",
-    "use_gateway",
+    "unregister_transport",
     "wait",
 ]

@@ -1,88 +1,146 @@
-"""Shared pieces of the tasks that call sync routes and store what comes back."""
+"""Shared pieces of the tasks that call sync routes and store what comes back.
+
+A sync step has no gateway task id, so its identity alone (:func:`tasks.journal.identity`: route,
+request and the run's intent) keys its outputs (``assets/<family>/<digest>/<name>``) and its
+journal entry. A retry or resume of the same flow run finds the stored outputs (sha256 checked)
+and pays nothing; a new flow run is new work under a new key, so nothing earlier is overwritten.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from anyint import AnyIntClient, MediaKind
-from anyint._utils import canonical_json
-from blocks import StoredAsset
+from anyint._utils import storable
+from blocks import AssetStore, StoredAsset
 
-from ._gateway import current_gateway
-from .assets import AssetRecord, clean_request, record_assets
+from . import journal
+from .assets import AssetRecord, clean_request, record_assets, stored_record
+from .gateway import Connection
+from .run import RunConfig
 
-__all__ = ["request_key", "store_bytes", "store_url"]
-
-
-def request_key(family: str, body: dict[str, Any]) -> str:
-    """``assets/<family>/<digest>``: where a sync request's outputs go (same request, same key)."""
-    digest = hashlib.sha256(canonical_json(body).encode()).hexdigest()[:20]
-    return f"assets/{family}/{digest}"
+__all__ = ["SyncStep", "sync_step"]
 
 
-def _recorded(
-    route: str,
-    model: str,
-    body: dict[str, Any],
-    kind: str,
-    usage: dict[str, Any] | None,
-    stored: list[tuple[StoredAsset, str | None]],
-) -> list[AssetRecord]:
-    """Manifest entries for ``(stored asset, source URL)`` pairs, added to the run's manifest."""
-    records = [
-        AssetRecord(
-            kind=kind,
-            route=route,
-            model=model,
-            request=clean_request(body),
-            source_url=url,
-            uri=asset.uri,
-            key=asset.key,
-            bytes=asset.bytes,
-            sha256=asset.sha256,
-            content_type=asset.content_type,
-            usage=usage,
-            created_at=datetime.now(UTC),
+@dataclass
+class SyncStep:
+    """One sync call of a flow run: where its outputs go, and whether they are there already.
+
+    Attributes:
+        run: The flow run's configuration.
+        connection: Its gateway and store in this process.
+        route: Route name (``dashscope.multimodal-generation``).
+        model: Model id, recorded in the manifest.
+        body: The request body (its identity, and recorded without secrets).
+        digest: The step's identity.
+        prefix: Store folder of its outputs.
+    """
+
+    run: RunConfig
+    connection: Connection
+    route: str
+    model: str
+    body: dict[str, Any]
+    digest: str = field(init=False)
+    prefix: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.digest = journal.identity(
+            self.run.gateway.base_url, self.run.intent, self.route, self.body
         )
-        for asset, url in stored
-    ]
-    record_assets(current_gateway().store, records)
-    return records
+        self.prefix = f"assets/{self.route.split('.')[0]}/{self.digest[:24]}"
+
+    @property
+    def store(self) -> AssetStore:
+        """The store the outputs go to."""
+        return self.connection.store
+
+    def stored(self) -> list[AssetRecord] | None:
+        """The outputs an earlier execution of this intent stored and verified, or None."""
+        entry = journal.latest(self.store, self.digest)
+        if entry is None or entry.state != "done" or not entry.outputs:
+            return None
+        records = [stored_record(self.store, o.key) for o in entry.outputs]
+        if any(
+            r is None or r.sha256 != o.sha256 for r, o in zip(records, entry.outputs, strict=True)
+        ):
+            return None  # something was lost or changed: call the route again
+        kept = [r for r in records if r is not None]
+        record_assets(self.store, self.run, kept)
+        return kept
+
+    def _record(
+        self, kind: str, usage: dict[str, Any] | None, stored: list[tuple[StoredAsset, str | None]]
+    ) -> list[AssetRecord]:
+        records = [
+            AssetRecord(
+                kind=kind,
+                route=self.route,
+                model=self.model,
+                request=clean_request(self.body),
+                source_url=url,
+                uri=asset.uri,
+                key=asset.key,
+                bytes=asset.bytes,
+                sha256=asset.sha256,
+                content_type=asset.content_type,
+                usage=usage,
+                created_at=datetime.now(UTC),
+            )
+            for asset, url in stored
+        ]
+        for record in records:
+            self.store.put_json(f"{record.key}.json", record.model_dump(mode="json"))
+        record_assets(self.store, self.run, records)
+        self._mark_done(records)
+        return records
+
+    def _mark_done(self, records: list[AssetRecord]) -> None:
+        latest = journal.latest(self.store, self.digest)
+        entry = journal.JournalEntry(
+            digest=self.digest,
+            attempt=0 if latest is None else latest.attempt + 1,
+            route=self.route,
+            state="done",
+            intent=self.run.intent,
+            idempotency_key=self.run.idempotency_key,
+            flow_run_id=self.run.flow_run_id,
+            owner=self.run.owner,
+            sent_at=journal.now_utc(),
+            created_at=journal.now_utc(),
+            request=storable(self.body),
+            outputs=[journal.StoredOutput(key=r.key, sha256=r.sha256) for r in records],
+        )
+        journal.claim(self.store, entry)  # a concurrent run of the same key recorded it: fine
+
+    def store_bytes(
+        self, items: list[tuple[str, bytes, str]], kind: str, usage: dict[str, Any] | None = None
+    ) -> list[AssetRecord]:
+        """Store inline outputs ``(name, data, content_type)`` and add them to the manifest."""
+        stored: list[tuple[StoredAsset, str | None]] = [
+            (self.store.put_bytes(f"{self.prefix}/{name}", data, ctype), None)
+            for name, data, ctype in items
+        ]
+        return self._record(kind, usage, stored)
+
+    async def store_urls(
+        self,
+        client: AnyIntClient,
+        items: list[tuple[str, str]],
+        kind: MediaKind,
+        usage: dict[str, Any] | None = None,
+    ) -> list[AssetRecord]:
+        """Download outputs ``(name, url)`` into the store and add them to the manifest."""
+        stored: list[tuple[StoredAsset, str | None]] = [
+            (await self.store.download(client, url, f"{self.prefix}/{name}", kind=kind), url)
+            for name, url in items
+        ]
+        return await asyncio.to_thread(self._record, kind, usage, stored)
 
 
-def store_bytes(
-    route: str,
-    model: str,
-    body: dict[str, Any],
-    items: list[tuple[str, bytes, str]],
-    kind: str,
-    usage: dict[str, Any] | None = None,
-) -> list[AssetRecord]:
-    """Store inline outputs ``(name, data, content_type)`` and add them to the manifest."""
-    store = current_gateway().store
-    prefix = request_key(route.split(".")[0], body)
-    stored: list[tuple[StoredAsset, str | None]] = [
-        (store.put_bytes(f"{prefix}/{name}", data, ctype), None) for name, data, ctype in items
-    ]
-    return _recorded(route, model, body, kind, usage, stored)
-
-
-async def store_url(
-    client: AnyIntClient,
-    route: str,
-    model: str,
-    body: dict[str, Any],
-    items: list[tuple[str, str]],
-    kind: MediaKind,
-    usage: dict[str, Any] | None = None,
-) -> list[AssetRecord]:
-    """Download outputs ``(name, url)`` into the store and add them to the manifest."""
-    store = current_gateway().store
-    prefix = request_key(route.split(".")[0], body)
-    stored: list[tuple[StoredAsset, str | None]] = [
-        (await store.download(client, url, f"{prefix}/{name}", kind=kind), url)
-        for name, url in items
-    ]
-    return _recorded(route, model, body, kind, usage, stored)
+async def sync_step(run: RunConfig, route: str, model: str, body: dict[str, Any]) -> SyncStep:
+    """The :class:`SyncStep` of one sync call of ``run``."""
+    return SyncStep(run, await run.gateway.connect(), route, model, body)

@@ -2,13 +2,14 @@
 
 An asset is "ready" only once its task succeeded **and** a complete, checksummed copy sits in the
 store. Assets are keyed by gateway task (``assets/<family>/<task_id>/<name>``) with a sidecar
-record, so a re-run finds them instead of downloading again. Each flow run's
+record, so a resume finds them (sha256 checked) instead of downloading again. Each flow run's
 ``runs/<flow_run_id>/manifest.json`` is rebuilt from one part file per asset, which keeps
 concurrent fetches from overwriting each other.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
@@ -18,16 +19,17 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from pydantic import BaseModel
 
-from anyint import APIStatusError
+from anyint import APIStatusError, NotFoundError
 from anyint._utils import redact, storable
 from blocks import AssetStore
 
-from . import routes
-from ._gateway import current_gateway
+from . import journal, routes
 from ._policy import RETRY_OPTIONS
+from .errors import TaskLostError, TaskOutputMissingError
+from .run import RunConfig
 from .wait import FinishedTask, OutputRef, outputs_of
 
-__all__ = ["AssetRecord", "fetch", "record_assets", "run_prefix"]
+__all__ = ["AssetRecord", "fetch", "mark_done", "record_assets", "run_prefix", "stored_record"]
 
 
 class AssetRecord(BaseModel):
@@ -57,22 +59,31 @@ def clean_request(body: dict[str, Any] | None) -> dict[str, Any] | None:
     return stored
 
 
-def run_prefix() -> str:
-    """``runs/<flow_run_id>`` for the current flow run (``runs/local`` outside one)."""
-    return f"runs/{flow_run.get_id() or 'local'}"
+def run_prefix(flow_run_id: str | None) -> str:
+    """``runs/<flow_run_id>`` (``runs/local`` outside a flow run)."""
+    return f"runs/{flow_run_id or 'local'}"
 
 
-def record_assets(store: AssetStore, records: list[AssetRecord]) -> str:
-    """Add ``records`` to this flow run's manifest and return the manifest's key."""
-    prefix = run_prefix()
+def record_assets(store: AssetStore, run: RunConfig, records: list[AssetRecord]) -> str:
+    """Add ``records`` to the run's manifest and return the manifest's key.
+
+    The manifest is rebuilt from one part file per asset, so concurrent steps never overwrite
+    each other's entries, and a resume of the same flow run adds to the same manifest.
+
+    Raises:
+        StoreDocumentError: A manifest part cannot be parsed (named; nothing is overwritten).
+    """
+    prefix = run_prefix(run.flow_run_id)
     for record in records:
         part = hashlib.sha256(record.key.encode()).hexdigest()[:16]
         store.put_json(f"{prefix}/manifest.d/{part}.json", record.model_dump(mode="json"))
     parts = [store.read_json(k) for k in store.list(f"{prefix}/manifest.d")]
     parts.sort(key=lambda p: (p["created_at"], p["key"]))
     manifest = {
-        "flow": flow_run.get_flow_name(),
-        "flow_run_id": flow_run.get_id(),
+        "flow": run.flow_name,
+        "flow_run_id": run.flow_run_id,
+        "intent": run.intent,
+        "idempotency_key": run.idempotency_key,
         "parameters": _safe_parameters(),
         "assets": parts,
     }
@@ -89,8 +100,30 @@ def _safe_parameters() -> dict[str, Any]:
     return redact(params)  # type: ignore[no-any-return]
 
 
+def stored_record(store: AssetStore, key: str) -> AssetRecord | None:
+    """The record of an asset already stored at ``key`` whose content still matches its sha256.
+
+    A file that is missing, or whose content no longer matches its sidecar, counts as not
+    stored (it is fetched again).
+    """
+    sidecar = f"{key}.json"
+    if not (store.exists(sidecar) and store.exists(key)):
+        return None
+    record = AssetRecord.model_validate(store.read_json(sidecar))
+    return record if store.sha256(key) == record.sha256 else None
+
+
+def mark_done(store: AssetStore, digest: str, records: list[AssetRecord], **extra: Any) -> None:
+    """Record in the journal that a step's outputs are stored and verified."""
+    entry = journal.latest(store, digest)
+    if entry is None or entry.state not in ("created", "done"):
+        return
+    outputs = [journal.StoredOutput(key=r.key, sha256=r.sha256) for r in records]
+    journal.save(store, entry.model_copy(update={"state": "done", "outputs": outputs, **extra}))
+
+
 async def _store_output(
-    store: AssetStore, client: Any, finished: FinishedTask, output: OutputRef, key: str
+    store: AssetStore, client: Any, output: OutputRef, key: str
 ) -> tuple[str, int, str, str]:
     if output.content is not None:
         stored = store.put_bytes(key, output.content, "text/plain")
@@ -100,6 +133,45 @@ async def _store_output(
     return stored.uri, stored.bytes, stored.sha256, stored.content_type
 
 
+async def _download(
+    spec: routes.RouteSpec,
+    store: AssetStore,
+    client: Any,
+    finished: FinishedTask,
+    output: OutputRef,
+    key: str,
+) -> tuple[OutputRef, tuple[str, int, str, str]]:
+    """Store one output; an expired URL (403/404) is refreshed once by querying the task."""
+    try:
+        return output, await _store_output(store, client, output, key)
+    except APIStatusError as exc:
+        if exc.status_code not in (403, 404) or output.url is None:
+            raise
+    get_run_logger().info(
+        "URL of %s expired; querying task %s again", output.name, finished.task_id
+    )
+    try:
+        snapshot = await spec.query(client, finished.task_id)
+    except NotFoundError:
+        raise TaskLostError(
+            task_id=finished.task_id, route=finished.route, digest=finished.digest
+        ) from None
+    fresh = next(
+        o for o in outputs_of(spec, snapshot, client, finished.task_id) if o.name == output.name
+    )
+    try:
+        return fresh, await _store_output(store, client, fresh, key)
+    except APIStatusError as exc:
+        if exc.status_code != 404:
+            raise
+        raise TaskOutputMissingError(
+            task_id=finished.task_id,
+            status=finished.status,
+            route=finished.route,
+            missing=f"a downloadable {output.name} (its URL answers 404)",
+        ) from None
+
+
 @task(
     name="fetch",
     task_run_name="fetch {finished.route} {finished.task_id}",
@@ -107,51 +179,44 @@ async def _store_output(
     **RETRY_OPTIONS,
 )
 async def fetch(
+    run: RunConfig,
     finished: FinishedTask,
     request: dict[str, Any] | None = None,
     model: str | None = None,
 ) -> list[AssetRecord]:
     """Stream every output of ``finished`` into the asset store and add it to the manifest.
 
-    An output already stored by an earlier run is reused. An expired URL (403/404) is refreshed
-    once by querying the task again.
+    An output already stored (with matching sha256) is kept as it is; once every output is
+    stored, the journal marks the step done, so a resume needs no gateway call.
 
     Args:
+        run: The flow run's gateway, intent and deadline.
         finished: What :func:`tasks.wait.wait` returned.
         request: The request body, recorded in the manifest without secrets or callback URL.
         model: Model id, recorded in the manifest.
     """
     spec = routes.route(finished.route)
-    gateway = current_gateway()
-    store = gateway.store
-    logger = get_run_logger()
+    connection = await run.gateway.connect()
+    store = connection.store
     records: list[AssetRecord] = []
-    async with gateway.client() as client:
+    async with connection.client() as client:
         for output in finished.outputs:
             key = f"assets/{spec.family}/{finished.task_id}/{output.name}"
-            sidecar = f"{key}.json"
-            if store.exists(sidecar) and store.exists(key):
-                records.append(AssetRecord.model_validate(store.read_json(sidecar)))
+            kept = await asyncio.to_thread(stored_record, store, key)
+            if kept is not None:
+                records.append(kept)
                 continue
-            try:
-                uri, size, sha, ctype = await _store_output(store, client, finished, output, key)
-            except APIStatusError as exc:
-                if exc.status_code not in (403, 404) or output.url is None:
-                    raise
-                logger.info(
-                    "URL of %s expired; querying task %s again", output.name, finished.task_id
-                )
-                fresh = outputs_of(spec, await spec.query(client, finished.task_id), client)
-                output = next(o for o in fresh if o.name == output.name)
-                uri, size, sha, ctype = await _store_output(store, client, finished, output, key)
+            used, (uri, size, sha, ctype) = await _download(
+                spec, store, client, finished, output, key
+            )
             record = AssetRecord(
-                kind=output.asset_kind,
+                kind=used.asset_kind,
                 route=finished.route,
                 model=model,
                 request=clean_request(request),
                 task_id=finished.task_id,
-                audio_id=output.audio_id,
-                source_url=output.url,
+                audio_id=used.audio_id,
+                source_url=used.url,
                 uri=uri,
                 key=key,
                 bytes=size,
@@ -159,8 +224,10 @@ async def fetch(
                 content_type=ctype,
                 created_at=datetime.now(UTC),
             )
-            store.put_json(sidecar, record.model_dump(mode="json"))
+            store.put_json(f"{key}.json", record.model_dump(mode="json"))
             records.append(record)
-    record_assets(store, records)
-    logger.info("stored %d asset(s) of task %s", len(records), finished.task_id)
+    record_assets(store, run, records)
+    finished_dump = finished.model_dump(mode="json")
+    await asyncio.to_thread(mark_done, store, finished.digest, records, finished=finished_dump)
+    get_run_logger().info("stored %d asset(s) of task %s", len(records), finished.task_id)
     return records

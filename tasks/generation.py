@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -9,10 +10,10 @@ from prefect import get_run_logger, task
 
 from anyint import APIResponseValidationError
 
-from ._gateway import current_gateway
 from ._policy import RETRY_OPTIONS
-from ._sync import store_bytes, store_url
+from ._sync import sync_step
 from .assets import AssetRecord
+from .run import RunConfig
 
 __all__ = ["dashscope_image", "gemini_image"]
 
@@ -27,11 +28,16 @@ LOG_EVERY_SECONDS = 0.5
     **RETRY_OPTIONS,
 )
 async def gemini_image(
-    prompt: str, model: str, stream: bool = False, aspect_ratio: str | None = None
+    run: RunConfig,
+    prompt: str,
+    model: str,
+    stream: bool = False,
+    aspect_ratio: str | None = None,
 ) -> list[AssetRecord]:
     """Generate image(s) on the Gemini-compatible route and store them.
 
-    With ``stream=True`` the SSE route is used and partial text is logged as it arrives.
+    With ``stream=True`` the SSE route is used and partial text is logged as it arrives. A
+    retry or resume of the same intent hands back the images already stored (nothing paid).
     """
     logger = get_run_logger()
     config: dict[str, Any] = {"responseModalities": ["TEXT", "IMAGE"]}
@@ -47,7 +53,10 @@ async def gemini_image(
             last[0] = time.monotonic()
             logger.info("partial text: %s", "".join(text)[-200:])
 
-    async with current_gateway().client() as client:
+    step = await sync_step(run, "gemini.generateContent", model, body)
+    if (kept := await asyncio.to_thread(step.stored)) is not None:
+        return kept
+    async with step.connection.client() as client:
         if stream:
             reply = await client.gemini.stream_final(model, body, on_text=on_text)
         else:
@@ -60,7 +69,7 @@ async def gemini_image(
         (f"image-{i}.{_EXT.get(img.mime_type, 'bin')}", img.data, img.mime_type)
         for i, img in enumerate(images, start=1)
     ]
-    return store_bytes("gemini.generateContent", model, body, items, "image", usage)
+    return await asyncio.to_thread(step.store_bytes, items, "image", usage)
 
 
 @task(
@@ -69,7 +78,11 @@ async def gemini_image(
     **RETRY_OPTIONS,
 )
 async def dashscope_image(
-    prompt: str, model: str, size: str | None = None, negative_prompt: str | None = None
+    run: RunConfig,
+    prompt: str,
+    model: str,
+    size: str | None = None,
+    negative_prompt: str | None = None,
 ) -> list[AssetRecord]:
     """Generate image(s) on DashScope's sync route and copy them into the store."""
     parameters: dict[str, Any] = {}
@@ -82,10 +95,13 @@ async def dashscope_image(
         "input": {"messages": [{"role": "user", "content": [{"text": prompt}]}]},
         "parameters": parameters,
     }
-    async with current_gateway().client() as client:
+    step = await sync_step(run, "dashscope.multimodal-generation", model, body)
+    if (kept := await asyncio.to_thread(step.stored)) is not None:
+        return kept
+    async with step.connection.client() as client:
         reply = await client.dashscope.generate_image(**body)
         usage = reply.usage.model_dump() if reply.usage is not None else None
         items = [(f"image-{i}.png", url) for i, url in enumerate(reply.image_urls, start=1)]
-        return await store_url(
-            client, "dashscope.multimodal-generation", model, body, items, "image", usage
-        )
+        if not items:
+            raise APIResponseValidationError(f"{model} answered without an image URL")
+        return await step.store_urls(client, items, "image", usage)

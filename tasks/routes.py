@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from anyint import AnyIntClient, MediaKind, TaskSnapshot
+from anyint.resources.suno import Suno
 from anyint.types import RequestModel
 from anyint.types import dashscope as ds
 from anyint.types import kling as kl
 from anyint.types import suno as su
 from anyint.types import videos as vi
 
-__all__ = ["ROUTES", "Output", "RouteSpec", "route"]
+__all__ = ["ROUTES", "MissingOutput", "Output", "RouteSpec", "route"]
 
 Family = Literal["suno", "dashscope", "kling", "videos"]
 
@@ -50,7 +51,6 @@ class RouteSpec:
     Attributes:
         name: Registry key, ``family.route`` (``suno.generate``).
         family: Gateway family (timing, callbacks).
-        path: Create path, used in request digests and messages.
         params: Strict request model; a body is validated with it before anything is recorded.
         create: Sends the create call and returns the gateway task id.
         query: Fetches one snapshot of the task.
@@ -60,7 +60,6 @@ class RouteSpec:
 
     name: str
     family: Family
-    path: str
     params: type[RequestModel]
     create: Callable[[AnyIntClient, Any], Awaitable[str]]
     query: Callable[[AnyIntClient, str], Awaitable[TaskSnapshot]]
@@ -69,23 +68,36 @@ class RouteSpec:
 
 
 # -- outputs per task type ----------------------------------------------------------------------
+# A success counts only with the documented output: each function raises MissingOutput, naming
+# what is missing, rather than returning fewer outputs than the route promises.
+
+
+class MissingOutput(ValueError):
+    """A successful snapshot lacks an output its route documents (the message names it)."""
+
+
+def _require(outputs: list[Output], what: str) -> list[Output]:
+    if not outputs:
+        raise MissingOutput(what)
+    return outputs
 
 
 def _music(task: su.MusicTask, _: AnyIntClient) -> list[Output]:
     out = []
     for i, track in enumerate(task.tracks, start=1):
-        if track.audio_url:
-            out.append(
-                Output(f"track-{i}.mp3", "audio", "audio", track.audio_url, audio_id=track.id)
-            )
+        if not track.audio_url:
+            raise MissingOutput(f"an audio URL for track {i} ({track.id})")
+        out.append(Output(f"track-{i}.mp3", "audio", "audio", track.audio_url, audio_id=track.id))
         if track.image_url:
             out.append(
                 Output(f"track-{i}-cover.jpg", "image", "image", track.image_url, audio_id=track.id)
             )
-    return out
+    return _require(out, "any track")
 
 
 def _lyrics(task: su.LyricsTask, _: AnyIntClient) -> list[Output]:
+    if not any(item.text for item in task.lyrics):
+        raise MissingOutput("lyrics text")
     return [
         Output(
             f"lyrics-{i}.txt",
@@ -98,37 +110,39 @@ def _lyrics(task: su.LyricsTask, _: AnyIntClient) -> list[Output]:
 
 
 def _stems(task: su.VocalRemovalTask, _: AnyIntClient) -> list[Output]:
-    return [Output(f"stem-{name}.mp3", "audio", "stem", url) for name, url in task.stems.items()]
+    stems = [Output(f"stem-{name}.mp3", "audio", "stem", url) for name, url in task.stems.items()]
+    return _require(stems, "stem URLs")
 
 
 def _wav(task: su.WavTask, _: AnyIntClient) -> list[Output]:
-    return [Output("song.wav", "audio", "wav", task.audio_wav_url)] if task.audio_wav_url else []
+    wav = [Output("song.wav", "audio", "wav", task.audio_wav_url)] if task.audio_wav_url else []
+    return _require(wav, "a WAV URL")
 
 
 def _mp4(task: su.Mp4Task, _: AnyIntClient) -> list[Output]:
-    return (
-        [Output("music-video.mp4", "video", "music_video", task.video_url)]
-        if (task.video_url)
-        else []
-    )
+    mp4 = [Output("music-video.mp4", "video", "music_video", task.video_url)]
+    return _require(mp4 if task.video_url else [], "a video URL")
 
 
 def _cover(task: su.CoverTask, _: AnyIntClient) -> list[Output]:
-    return [
+    covers = [
         Output(f"cover-{i}.png", "image", "cover_art", url)
         for i, url in enumerate(task.images, start=1)
     ]
+    return _require(covers, "cover image URLs")
 
 
 def _ds_video(task: ds.DashScopeTask, _: AnyIntClient) -> list[Output]:
-    return [Output("video.mp4", "video", "video", task.video_url)] if task.video_url else []
+    video = [Output("video.mp4", "video", "video", task.video_url)] if task.video_url else []
+    return _require(video, "output.video_url")
 
 
 def _kling_video(task: kl.KlingTask, _: AnyIntClient) -> list[Output]:
-    return [
+    videos = [
         Output(f"video-{i}.mp4", "video", "video", url)
         for i, url in enumerate(task.video_urls, start=1)
     ]
+    return _require(videos, "task_result videos")
 
 
 def _openai_video(task: vi.VideoObject, client: AnyIntClient) -> list[Output]:
@@ -145,105 +159,90 @@ async def _task_id(created: Awaitable[Any]) -> str:
 
 def _suno(
     name: str,
-    path: str,
     params: type[RequestModel],
-    method: str,
-    query: str,
+    create: Callable[[Suno, Any], Awaitable[Any]],
+    query: Callable[[Suno, str], Awaitable[TaskSnapshot]],
     outputs: Callable[[Any, AnyIntClient], list[Output]],
 ) -> RouteSpec:
     return RouteSpec(
         name=f"suno.{name}",
         family="suno",
-        path=path,
         params=params,
-        create=lambda c, p: _task_id(getattr(c.suno, method)(p)),
-        query=lambda c, t: getattr(c.suno, query)(t),
+        create=lambda c, p: _task_id(create(c.suno, p)),
+        query=lambda c, t: query(c.suno, t),
         outputs=outputs,
         callback_field="callBackUrl",
     )
 
 
-_MUSIC = "get_music_task"
+_MUSIC = Suno.get_music_task
 ROUTES: dict[str, RouteSpec] = {
     spec.name: spec
     for spec in [
-        _suno("generate", "/suno/generate", su.GenerateParams, "generate", _MUSIC, _music),
-        _suno("extend", "/suno/extend", su.ExtendParams, "extend", _MUSIC, _music),
+        _suno("generate", su.GenerateParams, Suno.generate, _MUSIC, _music),
+        _suno("extend", su.ExtendParams, Suno.extend, _MUSIC, _music),
         _suno(
             "upload-cover",
-            "/suno/upload-cover",
             su.UploadCoverParams,
-            "upload_cover",
+            Suno.upload_cover,
             _MUSIC,
             _music,
         ),
         _suno(
             "upload-extend",
-            "/suno/upload-extend",
             su.UploadExtendParams,
-            "upload_extend",
+            Suno.upload_extend,
             _MUSIC,
             _music,
         ),
-        _suno("add-vocals", "/suno/add-vocals", su.AddVocalsParams, "add_vocals", _MUSIC, _music),
+        _suno("add-vocals", su.AddVocalsParams, Suno.add_vocals, _MUSIC, _music),
         _suno(
             "add-instrumental",
-            "/suno/add-instrumental",
             su.AddInstrumentalParams,
-            "add_instrumental",
+            Suno.add_instrumental,
             _MUSIC,
             _music,
         ),
         _suno(
             "replace-section",
-            "/suno/replace-section",
             su.ReplaceSectionParams,
-            "replace_section",
+            Suno.replace_section,
             _MUSIC,
             _music,
         ),
         _suno(
             "generate-lyrics",
-            "/suno/generate-lyrics",
             su.LyricsParams,
-            "generate_lyrics",
-            "get_lyrics_task",
+            Suno.generate_lyrics,
+            Suno.get_lyrics_task,
             _lyrics,
         ),
         _suno(
             "vocal-removal",
-            "/suno/vocal-removal",
             su.VocalRemovalParams,
-            "vocal_removal",
-            "get_vocal_removal_task",
+            Suno.vocal_removal,
+            Suno.get_vocal_removal_task,
             _stems,
         ),
         _suno(
             "split-stem",
-            "/suno/split-stem",
             su.SplitStemParams,
-            "split_stem",
-            "get_vocal_removal_task",
+            Suno.split_stem,
+            Suno.get_vocal_removal_task,
             _stems,
         ),
-        _suno(
-            "wav-generate", "/suno/wav-generate", su.WavParams, "wav_generate", "get_wav_task", _wav
-        ),
-        _suno(
-            "mp4-generate", "/suno/mp4-generate", su.Mp4Params, "mp4_generate", "get_mp4_task", _mp4
-        ),
+        _suno("wav-generate", su.WavParams, Suno.wav_generate, Suno.get_wav_task, _wav),
+        _suno("mp4-generate", su.Mp4Params, Suno.mp4_generate, Suno.get_mp4_task, _mp4),
         _suno(
             "generate-cover",
-            "/suno/generate-cover",
             su.CoverArtParams,
-            "generate_cover_art",
-            "get_cover_task",
+            Suno.generate_cover_art,
+            Suno.get_cover_task,
             _cover,
         ),
         RouteSpec(
             name="dashscope.video-synthesis",
             family="dashscope",
-            path="/dashscope/v1/services/aigc/video-generation/video-synthesis",
             params=ds.DashScopeVideoParams,
             create=lambda c, p: _task_id(c.dashscope.create_video_task(p)),
             query=lambda c, t: c.dashscope.get_task(t),
@@ -252,7 +251,6 @@ ROUTES: dict[str, RouteSpec] = {
         RouteSpec(
             name="kling.text2video",
             family="kling",
-            path="/transtreams/kling/v1/videos/text2video",
             params=kl.KlingText2VideoParams,
             create=lambda c, p: _task_id(c.kling.create_text2video(p)),
             query=lambda c, t: c.kling.get_text2video(t),
@@ -262,7 +260,6 @@ ROUTES: dict[str, RouteSpec] = {
         RouteSpec(
             name="kling.image2video",
             family="kling",
-            path="/transtreams/kling/v1/videos/image2video",
             params=kl.KlingImage2VideoParams,
             create=lambda c, p: _task_id(c.kling.create_image2video(p)),
             query=lambda c, t: c.kling.get_image2video(t),
@@ -272,7 +269,6 @@ ROUTES: dict[str, RouteSpec] = {
         RouteSpec(
             name="videos.create",
             family="videos",
-            path="/openai/v1/videos",
             params=vi.VideoCreateParams,
             create=lambda c, p: _task_id(c.videos.create(p)),
             query=lambda c, t: c.videos.retrieve(t),

@@ -1,58 +1,58 @@
 """Submit a task-creating request so that it is never paid for twice.
 
-Two layers, each enough on its own:
+The submit journal (:mod:`tasks.journal`) is the one source of truth, and correctness rests on
+it alone (no Prefect cache is involved):
 
-1. **Prefect cache.** The task's cache key is the route, the canonical request (secrets and the
-   callback URL excluded), the caller's ``idempotency_key`` and the gateway/store identity, with the
-   result persisted. A re-run, or a flow retry after a later failure, gets the stored result back
-   without running the body.
-2. **Submit journal in the asset store** (``submits/<digest>.json``), written *before* the request
-   is sent (``sending``) and updated with the gateway task id once it answers (``created``). If the
-   Prefect result is gone, the journal still hands back the task id. If the journal says
-   ``sending`` (a crash or a dropped connection between send and answer), the step fails with
-   :class:`SubmitInDoubtError` and tells the user to pass ``force_new=True`` to resubmit
-   deliberately; it never resubmits by itself.
+1. The step's identity is its route, canonical body and the run's intent (the flow run, or an
+   ``idempotency_key``). An entry ``created`` or ``done`` for it hands back the task id, so a
+   retry or resume of the flow run pays nothing again.
+2. Otherwise the run *claims* the next attempt with an exclusive create in the store
+   (``sending``) before the request leaves. Of two runs that share a key and start together,
+   exactly one claim succeeds; the other waits for the winner's task id.
+3. An answer that proves the gateway refused the request (4xx, 429/503 after the client's
+   retries, a connection that never left) marks the attempt ``rejected``, so a later retry may
+   send again. Any other outcome that leaves the gateway's side unknown (see
+   :class:`anyint.AmbiguousSubmitError`), and a claim whose run died while sending, is
+   ``in_doubt``: :class:`SubmitInDoubtError` names the commands that resolve it, and no layer
+   ever re-sends it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-from datetime import UTC, datetime
-from typing import Any
+import asyncio
+import time
+from datetime import datetime
+from typing import Any, Literal
 
 from prefect import get_run_logger, task
-from prefect.context import TaskRunContext
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from anyint import AmbiguousSubmitError, AnyIntError, APIConnectionError, APIStatusError
-from anyint._utils import canonical_json, redact, storable
+from anyint import APIConnectionError, APIStatusError
+from anyint._utils import CALLBACK_FIELDS, storable
 
-from . import routes
-from ._gateway import current_gateway
+from . import journal, routes
 from ._policy import RETRY_OPTIONS
+from .errors import SubmitInDoubtError
+from .journal import JournalEntry, now_utc
 from .routes import RouteSpec
+from .run import RunConfig
 
-__all__ = [
-    "SubmitInDoubtError",
-    "SubmittedTask",
-    "journal_key",
-    "mark_failed",
-    "submit",
-    "submit_digest",
-]
+__all__ = ["SubmittedTask", "lease_seconds", "submit"]
 
-_SNAKE_CALLBACKS = {"call_back_url", "callback_url", "callBackUrl"}
+#: How often a run re-reads a claim another live run holds (it sends right now).
+_CLAIM_POLL = (0.05, 2.0)
 
 
 class SubmittedTask(BaseModel):
-    """A gateway task this flow owns.
+    """A gateway task this flow run owns.
 
     Attributes:
         route: Registry name of the route (``suno.generate``).
         task_id: Gateway task id.
-        digest: Digest of the request (see :func:`submit_digest`).
-        reused: True when an earlier run's task was handed back instead of submitting again.
+        digest: The step's identity (see :func:`tasks.journal.identity`).
+        reused: True when the task was created before this submit (nothing paid now).
+        done: True when the step's outputs are already stored (no gateway call is needed).
         submitted_at: When the gateway accepted it.
     """
 
@@ -60,91 +60,20 @@ class SubmittedTask(BaseModel):
     task_id: str
     digest: str
     reused: bool = False
+    done: bool = False
     submitted_at: datetime
 
 
-class SubmitInDoubtError(AnyIntError):
-    """An earlier submit of this exact request may have created a (billed) task we never heard of.
-
-    Attributes:
-        route: Route name.
-        digest: Request digest, to look the task up on the gateway.
-    """
-
-    retryable = False
-
-    def __init__(self, route_name: str, digest: str, since: str | None) -> None:
-        super().__init__(
-            f"{route_name}: a previous submit of this request (digest {digest[:16]}, sent "
-            f"{since or 'earlier'}) got no answer, so the gateway may already have created and "
-            "billed the task. Check the gateway for it first; to submit again on purpose, re-run "
-            "with force_new=True."
-        )
-        self.route = route_name
-        self.digest = digest
-
-
-def submit_digest(route_name: str, body: dict[str, Any], idempotency_key: str | None) -> str:
-    """The identity of a logical submit: route, canonical body (no callback URL, no secrets)
-    and the caller's idempotency key."""
-    text = f"{route_name}\n{canonical_json(redact(body))}\n{idempotency_key or ''}"
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _scope() -> str:
-    """Gateway and store identity, so two gateways (or test emulators) never share results."""
-    gateway = current_gateway()
-    where = f"{gateway.credentials.base_url}|{gateway.store.root_url}"
-    return hashlib.sha256(where.encode()).hexdigest()[:12]
-
-
-def _cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    digest = submit_digest(
-        parameters["route"], parameters["body"], parameters.get("idempotency_key")
-    )
-    if parameters.get("force_new"):
-        return f"anyint-submit-{digest}-{uuid.uuid4().hex}"  # a deliberate new submit
-    # A task that ended failed bumps the attempt in the journal, so the next run's key misses
-    # the cache and submits again instead of handing back the failed task.
-    return f"anyint-submit-{digest}-{_scope()}-a{_attempt(journal_key(digest))}"
-
-
-def journal_key(digest: str) -> str:
-    """Where the submit journal of a request digest lives in the asset store."""
-    return f"submits/{digest}.json"
-
-
-def _attempt(key: str) -> int:
-    store = current_gateway().store
-    return int(store.read_json(key).get("attempt", 0)) if store.exists(key) else 0
-
-
-def mark_failed(submitted: SubmittedTask, status: str | None) -> None:
-    """Record that ``submitted`` ended failed, so a re-run submits afresh rather than reusing it.
-
-    Only the journal entry of that very task is changed (a newer submit is left alone).
-    """
-    store = current_gateway().store
-    key = journal_key(submitted.digest)
-    if not store.exists(key):
-        return
-    record = store.read_json(key)
-    if record.get("task_id") == submitted.task_id and record.get("state") == "created":
-        store.put_json(
-            key,
-            {
-                **record,
-                "state": "failed",
-                "failed_status": status,
-                "attempt": int(record.get("attempt", 0)) + 1,
-            },
-        )
+def lease_seconds(timeout: float, connect: float, max_retries: int) -> float:
+    """How long a ``sending`` claim may last while its run is alive: every attempt of the
+    client's retry loop at full timeouts, plus the longest ``Retry-After`` it honours."""
+    return (max_retries + 1) * (timeout + connect) + max_retries * 60.0 + 30.0
 
 
 def _with_callback(spec: RouteSpec, body: dict[str, Any]) -> dict[str, Any]:
     from callbacks.inbox import PLACEHOLDER_CALLBACK_URL, callback_url
 
-    if spec.callback_field is None or _SNAKE_CALLBACKS & body.keys():
+    if spec.callback_field is None or CALLBACK_FIELDS & body.keys():
         return body
     url = callback_url(spec.family)
     if url == PLACEHOLDER_CALLBACK_URL and spec.callback_field != "callBackUrl":
@@ -152,91 +81,138 @@ def _with_callback(spec: RouteSpec, body: dict[str, Any]) -> dict[str, Any]:
     return {**body, spec.callback_field: url}
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+Decision = Literal["reuse", "resubmit", "doubt", "wait"]
+
+
+def _decide(entry: JournalEntry, run: RunConfig) -> Decision:
+    """What an existing newest attempt means for this submit."""
+    if entry.state in ("created", "done"):
+        return "reuse"
+    if entry.state in journal.RESUBMIT_STATES:
+        return "resubmit"
+    if entry.state == "in_doubt":
+        return "doubt"
+    # "sending": alive, or left by a run that died between send and answer.
+    if entry.owner == run.owner:
+        return "wait"  # a sibling task of this very execution is sending it right now
+    if entry.flow_run_id is not None and entry.flow_run_id == run.flow_run_id:
+        return "doubt"  # an earlier execution of this flow run died while sending
+    return "wait" if (entry.lease_until or 0) > time.time() else "doubt"
+
+
+def _reused(entry: JournalEntry) -> SubmittedTask:
+    assert entry.task_id is not None and entry.created_at is not None
+    return SubmittedTask(
+        route=entry.route,
+        task_id=entry.task_id,
+        digest=entry.digest,
+        reused=True,
+        done=entry.state == "done",
+        submitted_at=entry.created_at,
+    )
+
+
+async def _claim(store: Any, fresh: JournalEntry, run: RunConfig) -> SubmittedTask | JournalEntry:
+    """Claim the next attempt, or hand back the task an earlier or concurrent submit made.
+
+    Returns:
+        The reused task, or the claimed entry (``fresh`` at its final attempt number).
+
+    Raises:
+        SubmitInDoubtError: The newest attempt is in doubt.
+    """
+    logger = get_run_logger()
+    pause = _CLAIM_POLL[0]
+    while True:
+        entry = await asyncio.to_thread(journal.latest, store, fresh.digest)
+        decision = "resubmit" if entry is None else _decide(entry, run)
+        if entry is not None and decision == "reuse":
+            logger.info("reusing gateway task %s (recorded %s)", entry.task_id, entry.created_at)
+            return _reused(entry)
+        if entry is not None and decision == "doubt":
+            if entry.state == "sending":
+                entry = entry.model_copy(update={"state": "in_doubt", "error": "run died"})
+                await asyncio.to_thread(journal.save, store, entry)
+            raise SubmitInDoubtError.of(entry)
+        if entry is not None and decision == "wait":
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _CLAIM_POLL[1])
+            continue
+        if entry is not None:
+            logger.info("attempt %d ended %s; submitting again", entry.attempt, entry.state)
+        attempt = 0 if entry is None else entry.attempt + 1
+        fresh = fresh.model_copy(update={"attempt": attempt, "sent_at": now_utc()})
+        if await asyncio.to_thread(journal.claim, store, fresh):
+            return fresh
+        # Another run claimed this attempt first: read what it recorded.
+
+
+def _outcome(exc: BaseException) -> tuple[str, str]:
+    """The journal state an exception of the create call leaves, and why."""
+    if isinstance(exc, APIStatusError):
+        return "rejected", f"{exc.status_code}: {exc}"
+    if isinstance(exc, APIConnectionError) and not exc.sent:
+        return "rejected", f"never sent: {exc}"
+    return "in_doubt", f"{type(exc).__name__}: {exc}"
 
 
 @task(
     name="submit",
     task_run_name="submit {route}",
-    cache_key_fn=_cache_key,
-    persist_result=True,
+    cache_policy=NO_CACHE,  # the journal, not a cache, decides; a cache would only hide it
     **RETRY_OPTIONS,
 )
-async def submit(
-    route: str,
-    body: dict[str, Any],
-    idempotency_key: str | None = None,
-    force_new: bool = False,
-) -> SubmittedTask:
-    """Create a gateway task, or hand back the one an earlier run created for the same request.
+async def submit(run: RunConfig, route: str, body: dict[str, Any]) -> SubmittedTask:
+    """Create a gateway task, or hand back the one this intent already created.
 
     Args:
+        run: The flow run's gateway, intent and deadline.
         route: Registry name, e.g. ``suno.generate`` (see :data:`tasks.routes.ROUTES`).
         body: Request body (the callback URL is filled in from ``ANYINT_CALLBACK_URL``).
-        idempotency_key: Your own key: the same request with another key is a new task.
-        force_new: Submit even if an earlier submit of this request is recorded or in doubt.
 
     Returns:
         The gateway task id and how it was obtained.
 
     Raises:
         pydantic.ValidationError: The body breaks a documented rule (nothing recorded or sent).
-        SubmitInDoubtError: An earlier submit may have created the task; see its message.
+        SubmitInDoubtError: This step's task may exist already; see its message.
         APIStatusError: The gateway refused the request.
     """
     spec = routes.route(route)
-    full_body = _with_callback(spec, body)
-    params = spec.params.model_validate(full_body)  # every rule checked before anything else
-    gateway = current_gateway()
-    store = gateway.store
-    digest = submit_digest(route, body, idempotency_key)
-    key = journal_key(digest)
-    logger = get_run_logger()
-    attempt = 0
-    if not force_new and store.exists(key):
-        record = store.read_json(key)
-        attempt = int(record.get("attempt", 0))
-        if record.get("state") == "failed":
-            logger.info(
-                "task %s ended %s; submitting again",
-                record.get("task_id"),
-                record.get("failed_status"),
-            )
-        elif record.get("state") == "created":
-            logger.info("reusing gateway task %s from an earlier run", record["task_id"])
-            return SubmittedTask(
-                route=route,
-                task_id=record["task_id"],
-                digest=digest,
-                reused=True,
-                submitted_at=record["created_at"],
-            )
-        else:
-            raise SubmitInDoubtError(route, digest, record.get("sent_at"))
-    journal = {
-        "route": route,
-        "digest": digest,
-        "path": spec.path,
-        "request": storable(body),
-        "state": "sending",
-        "attempt": attempt,
-        "sent_at": _now(),
-    }
-    store.put_json(key, journal)
+    params = spec.params.model_validate(_with_callback(spec, body))  # every rule, first
+    connection = await run.gateway.connect()
+    store, creds = connection.store, connection.credentials
+    digest = journal.identity(run.gateway.base_url, run.intent, route, body)
+    fresh = JournalEntry(
+        digest=digest,
+        route=route,
+        state="sending",
+        intent=run.intent,
+        idempotency_key=run.idempotency_key,
+        flow_run_id=run.flow_run_id,
+        owner=run.owner,
+        request=storable(body),
+        lease_until=time.time()
+        + lease_seconds(creds.timeout_seconds, creds.connect_timeout_seconds, creds.max_retries),
+    )
+    claimed = await _claim(store, fresh, run)
+    if isinstance(claimed, SubmittedTask):
+        return claimed
     try:
-        async with gateway.client() as client:
+        async with connection.client() as client:
             task_id = await spec.create(client, params)
-    except AmbiguousSubmitError as exc:
-        store.put_json(key, {**journal, "error": str(exc)})
-        raise SubmitInDoubtError(route, digest, journal["sent_at"]) from exc
-    except (APIStatusError, APIConnectionError) as exc:
-        if isinstance(exc, APIStatusError) or not exc.sent:
-            store.remove(key)  # the gateway refused it, or it never left: nothing was created
-        raise
-    created = {**journal, "state": "created", "task_id": task_id, "created_at": _now()}
-    store.put_json(key, created)
-    logger.info("submitted %s: gateway task %s", route, task_id)
+    except BaseException as exc:
+        state, why = _outcome(exc)
+        failed = claimed.model_copy(update={"state": state, "error": why})
+        await asyncio.to_thread(journal.save, store, failed)
+        if state == "in_doubt" and isinstance(exc, Exception):
+            raise SubmitInDoubtError.of(failed) from exc
+        raise  # proven rejections keep their own error; cancellation keeps propagating
+    created = claimed.model_copy(
+        update={"state": "created", "task_id": task_id, "created_at": now_utc()}
+    )
+    await asyncio.to_thread(journal.save, store, created)
+    get_run_logger().info("submitted %s: gateway task %s", route, task_id)
     return SubmittedTask(
-        route=route, task_id=task_id, digest=digest, submitted_at=created["created_at"]
+        route=route, task_id=task_id, digest=digest, submitted_at=created.created_at
     )

@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from anyint import AnyIntClient, download
 from anyint.types.gemini import Part
 
-from ._gateway import current_gateway
 from ._policy import RETRY_OPTIONS
 from .images import MAX_INLINE_BYTES, ImageInput, load_image
+from .run import RunConfig
 
 __all__ = ["Description", "describe_images"]
 
@@ -53,6 +53,7 @@ def _anthropic_block(image: ImageInput) -> dict[str, Any]:
     **RETRY_OPTIONS,
 )
 async def describe_images(
+    run: RunConfig,
     images: list[str],
     question: str,
     model: str,
@@ -66,7 +67,8 @@ async def describe_images(
     inputs = [load_image(ref, f"images[{i}]") for i, ref in enumerate(images)]
     if not inputs:
         raise ValueError("images: give at least one image")
-    async with current_gateway().client() as client:
+    connection = await run.gateway.connect()
+    async with connection.client() as client:
         if route == "anthropic":
             content = [*map(_anthropic_block, inputs), {"type": "text", "text": question}]
             message = await client.anthropic.create(

@@ -1,7 +1,9 @@
-"""Wait for a gateway task: polls with backoff and a deadline, wakes early on a callback.
+"""Wait for a gateway task: polls with backoff within the run's deadline, wakes on a callback.
 
-Never cached: a wait always asks the gateway (or the callback inbox) again, so a re-run after a
-crash resumes waiting on the task id the submit step recorded.
+Never cached: a wait asks the gateway (or the callback inbox) again, so a resume waits on the
+task id the submit step recorded. A step whose outputs are already stored is finished from the
+journal without any gateway call. The deadline is the flow run's (:class:`tasks.run.RunConfig`):
+a Prefect retry of a wait gets only what is left of it, and a timeout is never retried.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import Awaitable
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -18,16 +19,23 @@ from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifa
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from anyint import PollSchedule, TaskFailedError, TaskSnapshot, wait_for_task
+from anyint import (
+    NotFoundError,
+    PollSchedule,
+    TaskFailedError,
+    TaskSnapshot,
+    TaskTimeoutError,
+    wait_for_task,
+)
 from blocks import AssetStore
 
-from . import routes
-from ._gateway import current_gateway
+from . import journal, routes
 from ._policy import RETRY_OPTIONS
-from .submit import SubmittedTask, mark_failed
+from .errors import RunDeadlineError, TaskLostError, TaskOutputMissingError
+from .run import RunConfig
+from .submit import SubmittedTask
 
 __all__ = ["FinishedTask", "OutputRef", "wait"]
-
 #: How often the callback inbox is checked while waiting (cheap: one small read).
 INBOX_INTERVAL = 0.05
 
@@ -60,6 +68,7 @@ class FinishedTask(BaseModel):
     Attributes:
         route: Route name.
         task_id: Gateway task id.
+        digest: The step's journal digest.
         status: Terminal status.
         outputs: What it produced.
         snapshot: The final query response (for ids such as Suno ``audioId``).
@@ -67,6 +76,7 @@ class FinishedTask(BaseModel):
 
     route: str
     task_id: str
+    digest: str
     status: str
     outputs: list[OutputRef]
     snapshot: dict[str, Any]
@@ -82,13 +92,14 @@ async def _watch_inbox(store: AssetStore, task_id: str, wake: asyncio.Event) -> 
         await asyncio.sleep(INBOX_INTERVAL)
 
 
-async def _wait_or_mark(submitted: SubmittedTask, waiting: Awaitable[Any]) -> Any:
-    """Await the wait loop; a task that ended failed is marked so a re-run submits afresh."""
-    try:
-        return await waiting
-    except TaskFailedError as exc:
-        mark_failed(submitted, exc.status)
-        raise
+def _mark_failed(store: AssetStore, submitted: SubmittedTask, status: str | None) -> None:
+    """Record that ``submitted`` ended failed, so a re-run or resume submits afresh.
+
+    Only the journal entry of that very task is changed (a newer attempt is left alone).
+    """
+    entry = journal.latest(store, submitted.digest)
+    if entry is not None and entry.task_id == submitted.task_id and entry.state == "created":
+        journal.save(store, entry.model_copy(update={"state": "failed", "error": status}))
 
 
 def _without_callback_token(snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -102,43 +113,40 @@ def _without_callback_token(snapshot: dict[str, Any]) -> dict[str, Any]:
     return masked
 
 
-def outputs_of(spec: routes.RouteSpec, snapshot: Any, client: Any) -> list[OutputRef]:
-    """The outputs of a successful snapshot as serialisable references."""
-    return [OutputRef(**vars(o)) for o in spec.outputs(snapshot, client)]
-
-
-@task(
-    name="wait",
-    task_run_name="wait {submitted.route} {submitted.task_id}",
-    cache_policy=NO_CACHE,
-    **RETRY_OPTIONS,
-)
-async def wait(
-    submitted: SubmittedTask,
-    deadline_seconds: float = 1800.0,
-    initial_interval: float = 0.5,
-    max_interval: float = 30.0,
-) -> FinishedTask:
-    """Wait until the task ends; return its outputs or fail with the gateway's message.
-
-    Args:
-        submitted: What :func:`tasks.submit.submit` returned.
-        deadline_seconds: Overall time budget; the task id is kept on the timeout error.
-        initial_interval: Shortest poll interval in seconds (used while little time has passed).
-        max_interval: Cap on the poll interval.
+def outputs_of(spec: routes.RouteSpec, snapshot: Any, client: Any, task_id: str) -> list[OutputRef]:
+    """The outputs of a successful snapshot as serialisable references.
 
     Raises:
-        TaskFailedError: The task failed (Suno ``*_FAILED``, DashScope ``FAILED``/``UNKNOWN``...).
-        TaskTimeoutError: The deadline passed; waiting again with the same id is safe.
+        TaskOutputMissingError: The snapshot lacks an output its route documents.
     """
-    spec = routes.route(submitted.route)
-    gateway = current_gateway()
+    try:
+        outputs = spec.outputs(snapshot, client)
+    except routes.MissingOutput as exc:
+        raise TaskOutputMissingError(
+            task_id=task_id, status=snapshot.status, route=spec.name, missing=str(exc)
+        ) from None
+    return [OutputRef(**vars(o)) for o in outputs]
+
+
+async def _finished_from_journal(
+    store: AssetStore, submitted: SubmittedTask
+) -> FinishedTask | None:
+    entry = await asyncio.to_thread(journal.latest, store, submitted.digest)
+    if entry is None or entry.state != "done" or entry.finished is None:
+        return None
+    return FinishedTask.model_validate(entry.finished)
+
+
+async def _poll_until_done(
+    run: RunConfig, submitted: SubmittedTask, spec: routes.RouteSpec, connection: Any
+) -> tuple[Any, list[OutputRef]]:
+    """Poll (waking on callbacks) until the task ends; its final snapshot and outputs."""
     logger = get_run_logger()
     # The default growth keeps the detection lag within 10 % of the time already waited.
     schedule = PollSchedule(
-        initial=initial_interval,
-        max_interval=max(max_interval, initial_interval),
-        deadline=deadline_seconds,
+        initial=run.initial_interval,
+        max_interval=max(run.max_interval, run.initial_interval),
+        deadline=max(run.remaining(), 1e-3),  # what is left: a retry never gets a fresh window
     )
     progress = await acreate_progress_artifact(
         0.0, key=None, description=f"{submitted.route} task {submitted.task_id}"
@@ -152,30 +160,68 @@ async def wait(
         )
 
     wake = asyncio.Event()
-    watcher = asyncio.create_task(_watch_inbox(gateway.store, submitted.task_id, wake))
+    watcher = asyncio.create_task(_watch_inbox(connection.store, submitted.task_id, wake))
     try:
-        async with gateway.client() as client:
-            snapshot = await _wait_or_mark(
-                submitted,
-                wait_for_task(
-                    lambda: spec.query(client, submitted.task_id),
-                    task_id=submitted.task_id,
-                    schedule=schedule,
-                    on_change=on_change,
-                    wake=wake,
-                ),
+        async with connection.client() as client:
+            snapshot = await wait_for_task(
+                lambda: spec.query(client, submitted.task_id),
+                task_id=submitted.task_id,
+                schedule=schedule,
+                on_change=on_change,
+                wake=wake,
             )
-            outputs = outputs_of(spec, snapshot, client)
+            return snapshot, outputs_of(spec, snapshot, client, submitted.task_id)
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+@task(
+    name="wait",
+    task_run_name="wait {submitted.route} {submitted.task_id}",
+    cache_policy=NO_CACHE,
+    **RETRY_OPTIONS,
+)
+async def wait(run: RunConfig, submitted: SubmittedTask) -> FinishedTask:
+    """Wait until the task ends; return its outputs or fail with the gateway's message.
+
+    Args:
+        run: The flow run's gateway, intent and deadline (this wait gets what is left of it).
+        submitted: What :func:`tasks.submit.submit` returned.
+
+    Raises:
+        TaskFailedError: The task failed (Suno ``*_FAILED``, DashScope ``FAILED``/``UNKNOWN``...)
+            or reported success without its documented output.
+        TaskTimeoutError: The run's deadline passed; the message gives the resume command.
+        TaskLostError: The gateway no longer knows the task and nothing of it is stored.
+    """
+    spec = routes.route(submitted.route)
+    connection = await run.gateway.connect()
+    store = connection.store
+    if submitted.done:
+        recorded = await _finished_from_journal(store, submitted)
+        if recorded is not None:
+            return recorded  # outputs stored and verified: no gateway call
+    try:
+        snapshot, outputs = await _poll_until_done(run, submitted, spec, connection)
+    except TaskTimeoutError as exc:
+        raise RunDeadlineError(
+            exc, route=submitted.route, budget=run.deadline_seconds, resume=run.resume_command()
+        ) from None
+    except NotFoundError:
+        raise TaskLostError(
+            task_id=submitted.task_id, route=submitted.route, digest=submitted.digest
+        ) from None
+    except TaskFailedError as exc:  # a missing output included
+        await asyncio.to_thread(_mark_failed, store, submitted, exc.error_message or exc.status)
+        raise
     dump = snapshot.model_dump(mode="json") if isinstance(snapshot, BaseModel) else {}
-    dump = _without_callback_token(dump)
     return FinishedTask(
         route=submitted.route,
         task_id=submitted.task_id,
+        digest=submitted.digest,
         status=snapshot.status,
         outputs=outputs,
-        snapshot=dump,
+        snapshot=_without_callback_token(dump),
     )

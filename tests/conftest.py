@@ -17,6 +17,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -24,10 +25,11 @@ from fsspec.implementations.memory import MemoryFileSystem
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
-from blocks import AnyIntCredentials, AssetStore
+from anyint_cli.embedded import embedded_gateway
+from blocks import AssetStore
 from emulator.app import EmulatorApp, create_app
 from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport
-from tasks import Gateway, use_gateway
+from tasks import GatewayConfig
 
 
 @pytest.fixture(autouse=True)
@@ -58,14 +60,32 @@ def emulator() -> EmulatorApp:
     return create_app()
 
 
+@dataclass(frozen=True)
+class EmulatedGateway:
+    """What a test's flows talk to: the emulator (in process) and a fresh memory store.
+
+    Attributes:
+        base_url: The emulator's in-process base URL (unique per test).
+        store: The store the flows write to.
+    """
+
+    base_url: str
+    store: AssetStore
+
+    @property
+    def config(self) -> GatewayConfig:
+        """The :class:`~tasks.GatewayConfig` a flow run of this test resolves to."""
+        return GatewayConfig(base_url=self.base_url, store_url=self.store.root_url)
+
+
 @pytest.fixture
-def gateway(emulator: EmulatorApp, prefect_harness: None) -> Iterator[Gateway]:
-    """Tasks and flows in this test talk to ``emulator`` and store into a fresh memory store."""
-    store = AssetStore(base_url=f"memory://test-{uuid.uuid4().hex[:12]}")
-    creds = AnyIntCredentials(api_key=CANARY_KEY, base_url=IN_PROCESS_BASE_URL)
-    gw = Gateway(credentials=creds, store=store, transport=EmulatorTransport(emulator))
-    with use_gateway(gw):
-        yield gw
+def gateway(emulator: EmulatorApp, prefect_harness: None) -> Iterator[EmulatedGateway]:
+    """Flows in this test talk to ``emulator`` and store into a fresh memory store, configured
+    through ``ANYINT_*`` exactly as a user configures them."""
+    store_url = f"memory://test-{uuid.uuid4().hex[:12]}"
+    base_url = f"http://emulator-{uuid.uuid4().hex[:12]}.anyint.local"
+    with embedded_gateway(emulator, store_url, api_key=CANARY_KEY, base_url=base_url):
+        yield EmulatedGateway(base_url=base_url, store=AssetStore(base_url=store_url))
     MemoryFileSystem.store.clear()
 
 

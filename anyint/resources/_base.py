@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from .._client import decode_json
+from .._client import ambiguous_answer, decode_json
 from .._exceptions import APIResponseValidationError
 
 if TYPE_CHECKING:
     from .._client import AnyIntClient
 
-__all__ = ["Resource", "build_params", "parse_response", "require_id"]
+__all__ = ["Resource", "build_params", "parse_created", "parse_response", "require_id"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -24,6 +25,36 @@ class Resource:
 
     def __init__(self, client: AnyIntClient) -> None:
         self._client = client
+
+    async def _submit(
+        self,
+        model: type[M],
+        path: str,
+        body: dict[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        ok_code: int | None = None,
+    ) -> M:
+        """POST a task-creating request and read its answer; any doubt is raised, never resent.
+
+        Args:
+            model: The documented create answer.
+            path: Gateway path of the create route.
+            body: JSON body.
+            headers: Extra headers.
+            ok_code: Body ``code`` meaning success (Suno 200, Kling 0).
+
+        Returns:
+            The parsed answer.
+
+        Raises:
+            APIStatusError: A proven rejection (4xx, 503, or such a body code).
+            AmbiguousSubmitError: Anything else: no answer, another 5xx, an unreadable 2xx.
+        """
+        response = await self._client.request(
+            "POST", path, json=body, headers=headers, creates_task=True, ok_code=ok_code
+        )
+        return parse_created(model, response, path=path, body=body)
 
 
 def parse_response(model: type[M], response: httpx.Response) -> M:
@@ -42,6 +73,40 @@ def parse_response(model: type[M], response: httpx.Response) -> M:
             request=response.request,
             body=data,
         ) from exc
+
+
+def parse_created(model: type[M], response: httpx.Response, *, path: str, body: Any) -> M:
+    """Read the 2xx answer to a create; one that cannot be read leaves the task in doubt.
+
+    The one place that turns "cannot read the create answer" into doubt: a body that is not
+    JSON, fails ``model``, or whose ``task_id`` (when ``model`` has one) is empty may still
+    belong to a created, billed task, so it must never be resent.
+
+    Args:
+        model: The documented create answer.
+        response: The 2xx answer, body read.
+        path: Gateway path of the create (for the request digest).
+        body: JSON body of the create (for the digest, and masked from the error).
+
+    Returns:
+        The parsed answer.
+
+    Raises:
+        AmbiguousSubmitError: The answer is not the documented one (from the parse error).
+    """
+    try:
+        created = parse_response(model, response)
+        if isinstance(inspect.getattr_static(model, "task_id", None), property):
+            task_id = getattr(created, "task_id", None)
+            if not isinstance(task_id, str) or not task_id.strip():
+                raise APIResponseValidationError(
+                    f"{model.__name__} from {path} has an empty task id", request=response.request
+                )
+    except APIResponseValidationError as exc:
+        raise ambiguous_answer(
+            response, method=response.request.method, path=path, body=body, problem=exc.message
+        ) from exc
+    return created
 
 
 def require_id(name: str, value: str) -> str:

@@ -67,8 +67,9 @@ class DashScope(Resource):
     ) -> DashScopeTaskCreated:
         """Create a video-synthesis task (prompt, image or audio to video).
 
-        The request is never resent after it may have reached the gateway: a dropped connection
-        raises :class:`~anyint.AmbiguousSubmitError` rather than risk a second paid task.
+        The request is never resent unless the answer proves no task was made (a 4xx or 503): a
+        dropped connection, another 5xx or an unreadable answer raises
+        :class:`~anyint.AmbiguousSubmitError` rather than risk a second paid task.
 
         Args:
             params: The request; or give its fields as keywords (keywords override ``params``).
@@ -79,14 +80,12 @@ class DashScope(Resource):
 
         Raises:
             pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: The request may have created a task but no answer arrived.
+            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
+                than 503, or an unreadable answer); not resent.
             APIStatusError: The gateway refused it.
         """
         body = build_params(DashScopeVideoParams, params, kwargs).to_body()
-        response = await self._client.request(
-            "POST", VIDEO_PATH, json=body, headers=ASYNC_HEADERS, creates_task=True
-        )
-        return parse_response(DashScopeTaskCreated, response)
+        return await self._submit(DashScopeTaskCreated, VIDEO_PATH, body, headers=ASYNC_HEADERS)
 
     async def get_task(self, task_id: str) -> DashScopeTask:
         """Query a task once.

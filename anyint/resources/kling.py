@@ -1,6 +1,6 @@
 """Kling native routes under ``/transtreams/kling/v1`` (§10.4): create, query, wait.
 
-Each create is a task-creating POST (never resent after it may have arrived); each task is
+Each create is a task-creating POST (never resent unless the answer proves rejection); each task is
 polled on the GET route that matches its create route (§10.6). The body ``code`` must be 0 on
 every call: any other code is raised as an :class:`~anyint.APIStatusError`.
 """
@@ -62,10 +62,7 @@ class Kling(Resource):
     """
 
     async def _create(self, route: KlingRoute, body: dict[str, Any]) -> KlingTaskCreated:
-        response = await self._client.request(
-            "POST", _route_path(route), json=body, creates_task=True, ok_code=OK_CODE
-        )
-        return parse_response(KlingTaskCreated, response)
+        return await self._submit(KlingTaskCreated, _route_path(route), body, ok_code=OK_CODE)
 
     async def get_task(self, task_id: str, *, route: KlingRoute = "text2video") -> KlingTask:
         """Query a task on the GET route matching the route that created it.
@@ -101,7 +98,8 @@ class Kling(Resource):
 
         Raises:
             pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: The request may have created a task but no answer arrived.
+            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
+                than 503, or an unreadable answer); not resent.
             APIStatusError: An error status, or a body ``code`` other than 0.
         """
         body = build_params(KlingText2VideoParams, params, kwargs).to_body()
@@ -121,7 +119,8 @@ class Kling(Resource):
 
         Raises:
             pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: The request may have created a task but no answer arrived.
+            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
+                than 503, or an unreadable answer); not resent.
             APIStatusError: An error status, or a body ``code`` other than 0.
         """
         body = build_params(KlingImage2VideoParams, params, kwargs).to_body()
@@ -151,7 +150,8 @@ class Kling(Resource):
 
         Raises:
             pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: The request may have created a task but no answer arrived.
+            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
+                than 503, or an unreadable answer); not resent.
             APIStatusError: An error status, or a body ``code`` other than 0.
         """
         body = build_params(KlingOmniVideoParams, params, kwargs).to_body()
@@ -175,7 +175,8 @@ class Kling(Resource):
 
         Raises:
             pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: The request may have created a task but no answer arrived.
+            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
+                than 503, or an unreadable answer); not resent.
             APIStatusError: An error status, or a body ``code`` other than 0.
         """
         body = build_params(KlingImageParams, params, kwargs).to_body()
@@ -202,7 +203,8 @@ class Kling(Resource):
 
         Raises:
             pydantic.ValidationError: Invalid common field, before any I/O.
-            AmbiguousSubmitError: The request may have created a task but no answer arrived.
+            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
+                than 503, or an unreadable answer); not resent.
             APIStatusError: An error status, or a body ``code`` other than 0.
         """
         body = build_params(KlingOmniImageParams, params, kwargs).to_body()

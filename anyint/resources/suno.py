@@ -3,8 +3,9 @@
 Every call uses Bearer auth and checks the body ``code`` as well as the HTTP status: Suno may
 answer HTTP 200 with an error code in the body, which the client raises as the matching typed
 error (413 :class:`~anyint.PayloadTooLargeError`, 430 :class:`~anyint.SunoRateLimitError`, ...).
-Task-creating POSTs are never resent after an ambiguous failure (no idempotency key exists,
-§13.3): they raise :class:`~anyint.AmbiguousSubmitError` instead.
+Task-creating POSTs are never resent after an answer that does not prove rejection (no
+idempotency key exists, §13.3): a dropped connection, a 5xx other than 503 (HTTP or body
+``code``) or an unreadable answer raises :class:`~anyint.AmbiguousSubmitError` instead.
 """
 
 from __future__ import annotations
@@ -85,10 +86,7 @@ class Suno(Resource):
     # -- plumbing ------------------------------------------------------------------------------
 
     async def _create(self, path: str, body: RequestModel) -> SunoTaskCreated:
-        response = await self._client.request(
-            "POST", path, json=body.to_body(), creates_task=True, ok_code=_OK
-        )
-        return parse_response(SunoTaskCreated, response)
+        return await self._submit(SunoTaskCreated, path, body.to_body(), ok_code=_OK)
 
     async def _sync(
         self,
@@ -98,9 +96,9 @@ class Suno(Resource):
         *,
         creates_task: bool,
     ) -> T:
-        response = await self._client.request(
-            "POST", path, json=body.to_body(), creates_task=creates_task, ok_code=_OK
-        )
+        if creates_task:  # billed: an unreadable answer is doubt too
+            return (await self._submit(envelope, path, body.to_body(), ok_code=_OK)).data
+        response = await self._client.request("POST", path, json=body.to_body(), ok_code=_OK)
         return parse_response(envelope, response).data
 
     async def _query(self, path: str, task_id: str, envelope: type[SunoEnvelope[T]]) -> T:
@@ -122,7 +120,8 @@ class Suno(Resource):
         Raises:
             pydantic.ValidationError: A rule of §11.4 is broken (nothing is sent).
             APIStatusError: The gateway refused it (e.g. 413 text too long, 430 rate).
-            AmbiguousSubmitError: It may have been created; not resent.
+            AmbiguousSubmitError: It may have been created (no answer, a 5xx other than
+                503, or an unreadable answer); not resent.
         """
         return await self._create("/suno/generate", build_params(GenerateParams, params, kwargs))
 

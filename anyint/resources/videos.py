@@ -33,8 +33,9 @@ class Videos(Resource):
     async def create(self, params: VideoCreateParams | None = None, **kwargs: Any) -> VideoObject:
         """Create a video job.
 
-        The request is never resent after it may have reached the gateway: a dropped connection
-        raises :class:`~anyint.AmbiguousSubmitError` rather than risk a second paid job.
+        The request is never resent unless the answer proves no job was made (a 4xx or 503): a
+        dropped connection, another 5xx or an unreadable answer raises
+        :class:`~anyint.AmbiguousSubmitError` rather than risk a second paid job.
 
         Args:
             params: The request; or give its fields as keywords (keywords override ``params``).
@@ -45,12 +46,12 @@ class Videos(Resource):
 
         Raises:
             pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: The request may have created a job but no answer arrived.
+            AmbiguousSubmitError: A job may have been created (no answer, a 5xx other
+                than 503, or an unreadable answer); not resent.
             APIStatusError: The gateway refused it.
         """
         body = build_params(VideoCreateParams, params, kwargs).to_body()
-        response = await self._client.request("POST", VIDEOS_PATH, json=body, creates_task=True)
-        return parse_response(VideoObject, response)
+        return await self._submit(VideoObject, VIDEOS_PATH, body)
 
     async def retrieve(self, video_id: str) -> VideoObject:
         """Fetch a job's current state (``GET /openai/v1/videos/{video_id}``).

@@ -391,8 +391,9 @@ async def test_sync_generate_persona(make_client: MakeClient) -> None:
 
 async def test_sync_route_answering_only_a_task_id_fails_loudly(make_client: MakeClient) -> None:
     # Contract gap §17 item 15: if the gateway made persona async, say so instead of None.
+    # Billed, and a task was evidently made: an unreadable answer is doubt, never resent.
     rec = Recorder(envelope({"taskId": "t9"}))
-    with pytest.raises(anyint.APIResponseValidationError, match="PersonaResponse"):
+    with pytest.raises(anyint.AmbiguousSubmitError, match="PersonaResponse"):
         await make_client(rec).suno.generate_persona(
             task_id="t1", audio_id="a1", name="n", description="d"
         )
@@ -445,7 +446,7 @@ async def test_query_routes_refuse_bad_ids_before_io(
         (429, anyint.RateLimitError, True),
         (430, anyint.SunoRateLimitError, True),
         (455, anyint.MaintenanceError, True),
-        (500, anyint.InternalServerError, True),
+        (503, anyint.ServiceUnavailableError, True),
     ],
 )
 async def test_http_200_with_business_error_code_raises_typed_error(
@@ -459,6 +460,16 @@ async def test_http_200_with_business_error_code_raises_typed_error(
     assert (err.status_code, err.http_status, err.message) == (code, 200, "why")
     assert err.retryable is retryable
     assert len(rec.requests) == 1
+
+
+async def test_http_200_with_body_code_500_on_a_create_is_doubt(make_client: MakeClient) -> None:
+    # A body code counts as the status: 500 does not prove the task was not created.
+    rec = Recorder(httpx.Response(200, json={"code": 500, "msg": "why", "data": None}))
+    with pytest.raises(anyint.AmbiguousSubmitError) as info:
+        await make_client(rec).suno.generate_lyrics(prompt="x", call_back_url=CB)
+    err = info.value
+    assert (err.status_code, err.http_status, err.gateway_message) == (500, 200, "why")
+    assert not err.retryable and len(rec.requests) == 1
 
 
 async def test_business_code_in_query_is_raised_too(make_client: MakeClient) -> None:
@@ -488,9 +499,10 @@ async def test_create_dropped_after_sending_is_not_resent(make_client: MakeClien
     assert len(rec.requests) == 1
 
 
-async def test_created_envelope_without_task_id_is_a_validation_error(
+async def test_created_envelope_without_task_id_is_doubt(
     make_client: MakeClient,
 ) -> None:
+    # The task may exist even though its id did not come back: never resent.
     rec = Recorder(envelope(None))
-    with pytest.raises(anyint.APIResponseValidationError):
+    with pytest.raises(anyint.AmbiguousSubmitError, match="SunoTaskCreated"):
         await make_client(rec).suno.generate_lyrics(prompt="x", call_back_url=CB)

@@ -1,0 +1,213 @@
+"""``anyint-flows run`` and ``anyint-flows demo``: run flows, resume them, say how to resume."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ._output import console, err, show
+from ._state import options
+
+__all__ = ["FLOWS", "FlowRunFailed", "demo", "load_flow", "run"]
+
+#: CLI flow name → "module:function".
+FLOWS = {
+    "music-video": "flows.music_video:music_video",
+    "describe-images": "flows.describe_images:describe_images",
+    "generate-image": "flows.generate_image:generate_image",
+    "generate-video": "flows.generate_video:generate_video",
+    "content-brief": "flows.content_brief:content_brief",
+}
+
+
+class FlowRunFailed(Exception):
+    """A flow run ended failed, crashed or interrupted; says how to resume it."""
+
+    def __init__(self, flow: str, flow_run_id: str | None, cause: BaseException) -> None:
+        first = (str(cause) or type(cause).__name__).splitlines()[0]
+        super().__init__(f"{type(cause).__name__}: {first}")
+        self.flow, self.flow_run_id, self.cause = flow, flow_run_id, cause
+
+    @property
+    def resumable(self) -> bool:
+        """Bad input is fixed by changing parameters, not by resuming the same run."""
+        return self.flow_run_id is not None and not isinstance(self.cause, ValueError)
+
+    def resume_command(self) -> str:
+        """The exact command that resumes this run without paying again."""
+        from tasks.run import resume_command
+
+        return resume_command(self.flow, self.flow_run_id)
+
+
+def load_flow(name: str) -> Any:
+    """The flow object behind a CLI flow name.
+
+    Raises:
+        typer.BadParameter: Unknown name (the message lists the known ones).
+    """
+    if name not in FLOWS:
+        raise typer.BadParameter(f"unknown flow {name!r}; choose one of {', '.join(FLOWS)}")
+    module, _, attr = FLOWS[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+async def _find_run(flow_name: str, ref: str) -> Any:
+    """The flow run to resume: by id, or ``last`` (the newest run of that flow)."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    async with get_client() as client:
+        if ref == "last":
+            found = await client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+                sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+                limit=1,
+            )
+            if not found:
+                raise typer.BadParameter(f"--resume last: no earlier run of {flow_name}")
+            return found[0]
+        try:
+            flow_run = await client.read_flow_run(uuid.UUID(ref))
+        except ValueError:
+            raise typer.BadParameter(f"--resume: {ref!r} is not a flow run id or 'last'") from None
+        flow = await client.read_flow(flow_run.flow_id)
+        if flow.name != flow_name:
+            raise typer.BadParameter(f"--resume: flow run {ref} is a {flow.name} run")
+        return flow_run
+
+
+async def execute(flow_name: str, parameters: dict[str, Any], resume: str | None = None) -> Any:
+    """Run (or resume) one flow and return its result.
+
+    Raises:
+        FlowRunFailed: The run did not complete (with its id, for the resume command).
+    """
+    from prefect.flow_engine import run_flow_async
+
+    seen: dict[str, str] = {}
+
+    def remember(_flow: Any, flow_run: Any, _state: Any) -> None:
+        seen["id"] = str(flow_run.id)
+
+    target = load_flow(flow_name)
+    target = target.with_options(on_running=[*target.on_running_hooks, remember])
+    try:
+        if resume is None:
+            state = await target(**parameters, return_state=True)
+        else:
+            flow_run = await _find_run(flow_name, resume)
+            if parameters and parameters != flow_run.parameters:
+                raise typer.BadParameter(
+                    "--params differ from the run's own; leave --params out to resume as it was"
+                )
+            state = await run_flow_async(
+                target, flow_run=flow_run, parameters=flow_run.parameters, return_type="state"
+            )
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        raise FlowRunFailed(flow_name, seen.get("id"), exc) from None
+    if state.is_completed():
+        return await state.aresult()
+    cause = await state.aresult(raise_on_failure=False)
+    flow_run_id = str(state.state_details.flow_run_id or seen.get("id") or "") or None
+    error = cause if isinstance(cause, BaseException) else RuntimeError(state.message or "")
+    raise FlowRunFailed(flow_name, flow_run_id, error)
+
+
+def report(call: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``call``; on failure print one line (and the resume command) and exit non-zero."""
+    try:
+        return asyncio.run(call())  # type: ignore[arg-type]
+    except FlowRunFailed as exc:
+        if options["debug"]:
+            raise exc.cause from exc
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        if exc.resumable:
+            err.print(f"resume with: {exc.resume_command()}", highlight=False)
+        raise typer.Exit(130 if isinstance(exc.cause, KeyboardInterrupt) else 1) from None
+    except (typer.BadParameter, typer.Exit):
+        raise
+    except Exception as exc:
+        if options["debug"]:
+            raise
+        line = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        err.print(f"[red]error:[/red] {line}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _emulated(on: bool, store: str | None) -> Iterator[None]:
+    """The embedded emulator and a local store when ``on``; else the store option alone."""
+    if not on:
+        if store:
+            os.environ["ANYINT_STORE"] = store
+        yield
+        return
+    from emulator.app import create_app
+
+    from .embedded import embedded_gateway
+
+    with embedded_gateway(create_app(timing="fast"), store or "./output"):
+        yield
+
+
+def run(
+    flow: Annotated[str, typer.Argument(help=f"One of: {', '.join(FLOWS)}.")],
+    params: Annotated[str, typer.Option("--params", help="Flow parameters as JSON.")] = "{}",
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            help="Resume this flow run (an id, or 'last') without paying again.",
+        ),
+    ] = None,
+    emulator: Annotated[bool, typer.Option(help="Use the embedded emulator.")] = False,
+    store: Annotated[str | None, typer.Option(help="Asset store (ANYINT_STORE).")] = None,
+) -> None:
+    """Run one flow with parameters, or resume an interrupted or failed run."""
+    try:
+        parameters = json.loads(params)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--params is not valid JSON: {exc.msg}") from None
+    if not isinstance(parameters, dict):
+        raise typer.BadParameter("--params must be a JSON object")
+    load_flow(flow)  # an unknown name fails before anything starts
+    with _emulated(emulator, store):
+        show(report(lambda: execute(flow, parameters, resume)))
+
+
+def demo(
+    store: Annotated[str, typer.Option(help="Asset store: folder or fsspec URL.")] = "./output",
+    timing: Annotated[str, typer.Option(help="Emulator pace: fast or realistic.")] = "fast",
+) -> None:
+    """Run music-video, generate-image and generate-video on the embedded emulator."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from emulator.app import create_app
+
+    from .embedded import embedded_gateway
+
+    async def everything() -> None:
+        for name, params in (
+            ("music-video", {"poll_interval": 0.5}),
+            ("generate-image", {"route": "dashscope"}),
+            ("generate-video", {"duration": 3}),
+        ):
+            console.rule(f"[bold]{name}")
+            show(await execute(name, params))
+
+    with embedded_gateway(create_app(timing=timing), store):
+        report(everything)
+    console.print(
+        f"\nAll assets are under [bold]{Path(store).resolve()}[/bold] "
+        "(one manifest.json per flow run in runs/)."
+    )
