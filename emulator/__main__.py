@@ -1,4 +1,7 @@
-"""``python -m emulator --host 127.0.0.1 --port 8787 [--timing fast|realistic] [--no-control]``."""
+"""``python -m emulator [--host H] [--port P] [--timing fast|realistic] [--seed N] [--no-control]``.
+
+Without ``--seed`` the emulator is unseeded: its ids never repeat across instances.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +19,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8787)
     parser.add_argument("--timing", choices=["fast", "realistic"], default="realistic")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="deterministic ids and media for this seed (default: unseeded, ids never repeat)",
+    )
     parser.add_argument("--no-control", action="store_true", help="disable /_emulator/*")
     args = parser.parse_args(argv)
     # httpx logs every request URL at INFO, and callback URLs carry the receiver's secret token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = create_app(control=not args.no_control, timing=args.timing)
+    app = create_app(control=not args.no_control, timing=args.timing, seed=args.seed)
     print(f"AnyInt emulator listening on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off")
 

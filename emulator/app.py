@@ -72,16 +72,8 @@ class EmulatorApp:
         if kind == "drop_before":
             await _drop(send, "dropped before the request was processed")
         if kind == "status":
-            error = EmulatorError(
-                fault.status,
-                f"injected fault: HTTP {fault.status}",
-                code="injected_fault",
-                headers={"retry-after": _num(fault.retry_after)}
-                if fault.retry_after is not None
-                else None,
-            )
             record.status = fault.status
-            await render_error(error, scope["path"])(scope, receive, send)
+            await render_error(_injected(fault), scope["path"])(scope, receive, send)
             return
         if kind == "delay":
             await asyncio.sleep(fault.seconds)
@@ -99,6 +91,11 @@ class EmulatorApp:
         await self.fastapi(scope, receive, capture)
         if kind == "drop_after":
             await _drop(send, "dropped after the request was processed")
+        if kind == "status_after":
+            # The work is done (task created, call log filled in); only the answer is lost.
+            record.status = fault.status
+            await render_error(_injected(fault), scope["path"])(scope, receive, send)
+            return
         # truncate: send the headers as they were, then half the body, then close.
         start = next(m for m in messages if m["type"] == "http.response.start")
         record.status = start["status"]
@@ -135,6 +132,17 @@ class _HideDrops(logging.Filter):
 
 
 logging.getLogger("uvicorn.error").addFilter(_HideDrops())
+
+
+def _injected(fault: Fault) -> EmulatorError:
+    """The error a ``status`` or ``status_after`` fault answers with."""
+    after = " after the request was processed" if fault.fault == "status_after" else ""
+    return EmulatorError(
+        fault.status,
+        f"injected fault: HTTP {fault.status}{after}",
+        code="injected_fault",
+        headers={"retry-after": _num(fault.retry_after)} if fault.retry_after is not None else None,
+    )
 
 
 def _num(value: float) -> str:
@@ -185,25 +193,8 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
     return status, "; ".join(parts) or "invalid request body"
 
 
-def create_app(
-    backend: Backend | None = None, *, control: bool = True, timing: str = "fast"
-) -> EmulatorApp:
-    """Build the emulated gateway.
-
-    Args:
-        backend: Gateway state; a fresh one when omitted.
-        control: Mount the ``/_emulator`` control plane (switch it off for a demo).
-        timing: Timing profile of a fresh backend (``fast`` or ``realistic``).
-
-    Returns:
-        The ASGI app; ``app.backend`` is its state.
-    """
-    from . import routes
-    from .control import router as control_router
-
-    backend = backend or Backend(timing=timing)
-    app = FastAPI(title="AnyInt gateway emulator", version="1", docs_url=None, redoc_url=None)
-    app.state.backend = backend
+def _add_error_handlers(app: FastAPI) -> None:
+    """Render every error in the envelope of the family whose route raised it."""
 
     @app.exception_handler(EmulatorError)
     async def on_emulator_error(request: Request, exc: EmulatorError) -> Response:
@@ -221,6 +212,39 @@ def create_app(
         return render_error(
             EmulatorError(400, f"body is not valid JSON: {exc.msg}"), request.url.path
         )
+
+
+def create_app(
+    backend: Backend | None = None,
+    *,
+    control: bool = True,
+    timing: str = "fast",
+    seed: int | None = None,
+) -> EmulatorApp:
+    """Build the emulated gateway.
+
+    Args:
+        backend: Gateway state; a fresh one when omitted.
+        control: Mount the ``/_emulator`` control plane (switch it off for a demo).
+        timing: Timing profile of a fresh backend (``fast`` or ``realistic``).
+        seed: Seed of a fresh backend: deterministic ids and media. None (the default) gives
+            ids that never repeat across emulator instances.
+
+    Returns:
+        The ASGI app; ``app.backend`` is its state.
+
+    Raises:
+        ValueError: Both ``backend`` and ``seed`` were given (seed the backend instead).
+    """
+    from . import routes
+    from .control import router as control_router
+
+    if backend is not None and seed is not None:
+        raise ValueError("give the seed to the Backend, not to create_app, when passing one")
+    backend = backend or Backend(timing=timing, seed=seed)
+    app = FastAPI(title="AnyInt gateway emulator", version="1", docs_url=None, redoc_url=None)
+    app.state.backend = backend
+    _add_error_handlers(app)
 
     @app.get("/_assets/{asset_id}/{name}", include_in_schema=False)
     async def get_asset(asset_id: str, name: str) -> Response:

@@ -12,8 +12,9 @@ import fnmatch
 import functools
 import hashlib
 import itertools
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,8 +44,10 @@ FAULT_KINDS = frozenset(
         "delay",
         "sse_error",
         "truncate",
+        "status_after",
         "task_failed",
         "task_unknown",
+        "task_no_output",
         "callback_drop",
         "callback_duplicate",
         "callback_delay",
@@ -52,7 +55,14 @@ FAULT_KINDS = frozenset(
 )
 #: Faults that shape the task a matching create call makes, rather than the HTTP exchange.
 TASK_FAULTS = frozenset(
-    {"task_failed", "task_unknown", "callback_drop", "callback_duplicate", "callback_delay"}
+    {
+        "task_failed",
+        "task_unknown",
+        "task_no_output",
+        "callback_drop",
+        "callback_duplicate",
+        "callback_delay",
+    }
 )
 
 
@@ -128,6 +138,8 @@ class Task:
     Attributes:
         stages: Status names from first to terminal success, e.g. PENDING → RUNNING → SUCCEEDED.
         failure: When set, the terminal stage is this failure status instead of success.
+        unknown: Queries answer as if the task did not exist (``task_unknown`` fault).
+        no_output: The task succeeds but its answers lack the output (``task_no_output``).
         reached: Highest stage index whose callbacks were already emitted.
         data: Family-specific facts (audio ids, parent task, cached outputs).
     """
@@ -141,6 +153,7 @@ class Task:
     created: float
     failure: str | None = None
     unknown: bool = False
+    no_output: bool = False
     callback_url: str | None = None
     callback_wrapped: bool = False
     callback_faults: dict[str, float] = field(default_factory=dict)
@@ -165,6 +178,8 @@ class Backend:
         timing: Profile name (``fast`` or ``realistic``).
         asset_ttl: Seconds an asset URL stays valid.
         clock: Monotonic clock, injectable for tests.
+        seed: Seed for deterministic ids; None (the default) issues ids no other emulator
+            instance (or earlier reset) ever issues, as a real gateway does.
     """
 
     def __init__(
@@ -173,6 +188,7 @@ class Backend:
         timing: str = "fast",
         asset_ttl: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        seed: int | None = None,
     ) -> None:
         if timing not in PROFILES:
             raise ValueError(f"timing must be one of {sorted(PROFILES)}, got {timing!r}")
@@ -181,13 +197,22 @@ class Backend:
         self.clock = clock
         self.callbacks = CallbackDispatcher()
         self.callback_builders: dict[str, CallbackBuilder] = {}
-        self.reset()
+        self.reset(seed=seed)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def reset(self, *, seed: int = 0) -> None:
-        """Forget every task, asset, call, fault and timing override."""
+    def reset(self, *, seed: int | None = None) -> None:
+        """Forget every task, asset, call, fault and timing override.
+
+        Args:
+            seed: Seed for deterministic ids and media; None goes back to unseeded (fresh,
+                never-repeating ids).
+        """
         self.seed = seed
+        # Unseeded, a random salt keeps ids of separate instances (and of each reset) apart, so a
+        # client cannot mistake one emulator's task for another's. Seeded, the salt is the seed
+        # itself, which keeps seeded ids exactly what they always were.
+        self._id_salt = str(seed) if seed is not None else f"u{secrets.token_hex(16)}"
         self._ids = itertools.count(1)
         self.tasks: dict[str, Task] = {}
         self.assets: dict[str, Asset] = {}
@@ -201,13 +226,17 @@ class Backend:
         self.callbacks.reset()
 
     def new_id(self, prefix: str = "") -> str:
-        """A fresh id, deterministic for a given seed and call order."""
+        """A fresh id: deterministic for a given seed and call order, else unique everywhere."""
         n = next(self._ids)
-        return prefix + hashlib.sha256(f"{self.seed}:{n}".encode()).hexdigest()[:24]
+        return prefix + hashlib.sha256(f"{self._id_salt}:{n}".encode()).hexdigest()[:24]
 
     def media_seed(self, *parts: object) -> int:
-        """A media seed from the request: the same request (and seed) gives the same bytes."""
-        text = repr((self.seed, *parts)).encode()
+        """A media seed from the request: the same request (and seed) gives the same bytes.
+
+        Unseeded media use seed 0: only ids must be unique, and stable bytes per request keep
+        outputs comparable across runs.
+        """
+        text = repr((self.seed or 0, *parts)).encode()
         return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
 
     # -- auth -----------------------------------------------------------------------------------
@@ -227,15 +256,20 @@ class Backend:
             raise EmulatorError(400, "times must be >= 1")
         self.faults.append(fault)
 
-    def take_fault(self, method: str, path: str, *, task_faults: bool) -> Fault | None:
+    def take_fault(
+        self, method: str, path: str, *, task_faults: bool, skip: Sequence[Fault] = ()
+    ) -> Fault | None:
         """Consume the first queued fault matching the call, if any.
 
         Args:
             method: HTTP method of the call.
             path: Its path.
             task_faults: True to look only at task-shaping faults, False for exchange faults.
+            skip: Faults already applied to this call (compared by identity).
         """
         for fault in self.faults:
+            if any(fault is done for done in skip):
+                continue
             if (fault.fault in TASK_FAULTS) == task_faults and fault.matches(method, path):
                 fault.times -= 1
                 if fault.times <= 0:
@@ -289,18 +323,28 @@ class Backend:
             callback_wrapped=callback_wrapped,
             data=dict(data or {}),
         )
-        while (fault := self.take_fault(method, path, task_faults=True)) is not None:
-            if fault.fault == "task_failed":
-                task.failure = failure_status
-            elif fault.fault == "task_unknown":
-                task.unknown = True
-            else:
-                task.callback_faults[fault.fault] = fault.seconds
+        self._shape(task, method, path, failure_status)
         self.tasks[task.id] = task
         timing = self.timing[family]
         if callback_url and timing.after_seconds is not None:
             self._schedule_callbacks(task, timing.after_seconds)
         return task
+
+    def _shape(self, task: Task, method: str, path: str, failure_status: str) -> None:
+        """Apply the task faults queued for the create call that makes ``task``."""
+        # Several queued faults may shape one task, but each at most once: a fault with
+        # ``times: 2`` shapes the next two matching tasks, not one task twice.
+        applied: list[Fault] = []
+        while (fault := self.take_fault(method, path, task_faults=True, skip=applied)) is not None:
+            applied.append(fault)
+            if fault.fault == "task_failed":
+                task.failure = failure_status
+            elif fault.fault == "task_unknown":
+                task.unknown = True
+            elif fault.fault == "task_no_output":
+                task.no_output = True
+            else:
+                task.callback_faults[fault.fault] = fault.seconds
 
     def status(self, task: Task, *, poll: bool = True) -> str:
         """Current status of ``task``; a query counts as a poll for poll-paced timing.

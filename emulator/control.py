@@ -29,7 +29,9 @@ class SeedBody(_Body):
 
 
 class ResetBody(_Body):
-    seed: int = 0
+    seed: int | None = Field(
+        None, description="Seed for deterministic ids; omitted or null: unseeded (unique ids)."
+    )
     timing: Literal["fast", "realistic"] | None = None
 
 
@@ -45,7 +47,9 @@ class FaultBody(_Body):
     )
     fault: str = Field(..., description=f"One of {sorted(FAULT_KINDS)}.")
     times: int = Field(1, ge=1)
-    status: int = Field(503, ge=400, le=599)
+    status: int = Field(
+        503, ge=400, le=599, description="HTTP status of a status or status_after fault."
+    )
     retry_after: float | None = Field(None, ge=0)
     seconds: float = Field(0.0, ge=0, le=600)
 
@@ -65,7 +69,7 @@ async def reset(request: Request, body: ResetBody | None = None) -> dict[str, An
     if body.timing:
         backend.profile = body.timing
     backend.reset(seed=body.seed)
-    return {"ok": True, "timing": backend.profile}
+    return {"ok": True, "timing": backend.profile, "seed": body.seed}
 
 
 @router.post("/seed")
@@ -131,6 +135,7 @@ async def tasks(request: Request) -> dict[str, Any]:
                 "status": backend.status(t, poll=False),
                 "polls": t.polls,
                 "failure": t.failure,
+                "no_output": t.no_output,
             }
             for t in backend.tasks.values()
         ]

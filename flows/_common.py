@@ -44,6 +44,7 @@ OPERATIONAL_PARAMETERS = frozenset(
         "credentials_block",
         "store_block",
         "task_runner",
+        "stream",  # how an answer travels, not what is asked for
     }
 )
 

@@ -178,13 +178,13 @@ async def generate_image(
     await check_models(run, [ModelNeed("model", model_id, p["route"], output=("image",))])
     if p["route"] == "gemini":
         aspect = gemini_aspect_ratio(p["size"]) if p["size"] else None
-        state = await gemini_image(
-            run, p["prompt"], model_id, stream=p["stream"], aspect_ratio=aspect, return_state=True
-        )  # type: ignore[misc]
+        records = await gemini_image(
+            run, p["prompt"], model_id, stream=p["stream"], aspect_ratio=aspect
+        )
     else:
-        state = await dashscope_image(run, p["prompt"], model_id, size=p["size"], return_state=True)  # type: ignore[misc]
-    records: list[AssetRecord] = await state.aresult()
-    reused = bool(state.message and "stored before" in state.message)
+        records = await dashscope_image(run, p["prompt"], model_id, size=p["size"])
+    # Stored before this execution started: handed back by the journal, not paid now.
+    reused = all(r.created_at.timestamp() < run.started_at for r in records)
     await publish_assets(
         records,
         key="generate-image",

@@ -39,12 +39,14 @@ async def adopt(gateway: GatewayConfig, digest: str, task_id: str) -> JournalEnt
     spec = routes.route(entry.route)
     async with connection.client() as client:
         try:
-            await spec.query(client, task_id)
+            snapshot = await spec.query(client, task_id)
         except NotFoundError:
-            raise ValueError(
-                f"the gateway at {gateway.base_url} does not know {entry.route} task "
-                f"{task_id!r}; nothing was recorded"
-            ) from None
+            snapshot = None
+    if snapshot is None or (spec.lost_status and snapshot.status == spec.lost_status):
+        raise ValueError(
+            f"the gateway at {gateway.base_url} does not know {entry.route} task "
+            f"{task_id!r}; nothing was recorded"
+        )
     adopted = entry.model_copy(
         update={
             "attempt": entry.attempt + 1,

@@ -56,6 +56,8 @@ class RouteSpec:
         query: Fetches one snapshot of the task.
         outputs: Lists the outputs of a successful snapshot.
         callback_field: Body field that carries the callback URL, if the route takes one.
+        lost_status: The terminal status by which the family says it does not know the task
+            (DashScope ``UNKNOWN``: unknown or expired), rather than a 404.
     """
 
     name: str
@@ -65,6 +67,7 @@ class RouteSpec:
     query: Callable[[AnyIntClient, str], Awaitable[TaskSnapshot]]
     outputs: Callable[[Any, AnyIntClient], list[Output]]
     callback_field: str | None = None
+    lost_status: str | None = None
 
 
 # -- outputs per task type ----------------------------------------------------------------------
@@ -247,6 +250,7 @@ ROUTES: dict[str, RouteSpec] = {
             create=lambda c, p: _task_id(c.dashscope.create_video_task(p)),
             query=lambda c, t: c.dashscope.get_task(t),
             outputs=_ds_video,
+            lost_status="UNKNOWN",
         ),
         RouteSpec(
             name="kling.text2video",

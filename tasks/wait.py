@@ -209,13 +209,15 @@ async def wait(run: RunConfig, submitted: SubmittedTask) -> FinishedTask:
         raise RunDeadlineError(
             exc, route=submitted.route, budget=run.deadline_seconds, resume=run.resume_command()
         ) from None
-    except NotFoundError:
-        raise TaskLostError(
-            task_id=submitted.task_id, route=submitted.route, digest=submitted.digest
-        ) from None
-    except TaskFailedError as exc:  # a missing output included
+    except (NotFoundError, TaskFailedError) as exc:
+        if isinstance(exc, NotFoundError) or (spec.lost_status and exc.status == spec.lost_status):
+            # Not a failure of the task but a gateway that forgot it: paying again is the
+            # user's decision (``tasks forget``), never an automatic resubmit.
+            raise TaskLostError(
+                task_id=submitted.task_id, route=submitted.route, digest=submitted.digest
+            ) from None
         await asyncio.to_thread(_mark_failed, store, submitted, exc.error_message or exc.status)
-        raise
+        raise  # a failed task, or a success without its output: the next resume submits again
     dump = snapshot.model_dump(mode="json") if isinstance(snapshot, BaseModel) else {}
     return FinishedTask(
         route=submitted.route,

@@ -18,6 +18,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -102,3 +103,16 @@ async def created_task_ids(control: httpx.AsyncClient) -> list[str]:
     """Ids of every task the emulator created, from its call log."""
     calls = (await control.get("/_emulator/calls")).json()["calls"]
     return [c["created_task_id"] for c in calls if c["created_task_id"]]
+
+
+async def resume_flow_run(flow: Any, flow_run_id: Any) -> Any:
+    """Execute an existing flow run again (a resume, as ``--resume`` or a worker restart does),
+    and return its final state."""
+    from prefect import get_client
+    from prefect.flow_engine import run_flow_async
+
+    async with get_client() as client:
+        flow_run = await client.read_flow_run(flow_run_id)
+    return await run_flow_async(
+        flow, flow_run=flow_run, parameters=flow_run.parameters, return_type="state"
+    )

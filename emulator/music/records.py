@@ -3,7 +3,8 @@
 Files are made the first time a status that shows them is queried (or called back), through
 ``Backend.serve``, which makes each one once and re-issues its URL after expiry. Every record
 builder takes the status it is describing, so the query routes and the callback builder show
-the same URLs at the same stage.
+the same URLs at the same stage. A task made by a ``task_no_output`` fault succeeds without its
+output: the file functions give no URL for it, so queries and callbacks agree on that too.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def track_fields(backend: Backend, task: Task, status: str) -> list[dict[str, An
 
     Text and titles from TEXT_SUCCESS, stream and image URLs from FIRST_SUCCESS, the final
     ``audioUrl`` and ``duration`` at SUCCESS; nothing before TEXT_SUCCESS or after a failure.
+    A ``task_no_output`` task never shows audio URLs or a duration (artwork only).
     """
     if status not in ("TEXT_SUCCESS", "FIRST_SUCCESS", "SUCCESS"):
         return []
@@ -129,11 +131,12 @@ def track_fields(backend: Backend, task: Task, status: str) -> list[dict[str, An
             "duration": None,
         }
         if status in ("FIRST_SUCCESS", "SUCCESS"):
-            stream = _track_audio(backend, task, track, stream=True)
             image = _track_image(backend, task, track)
-            item.update(streamAudioUrl=stream, sourceStreamAudioUrl=stream)
             item.update(imageUrl=image, sourceImageUrl=image)
-        if status == "SUCCESS":
+        if status in ("FIRST_SUCCESS", "SUCCESS") and not task.no_output:
+            stream = _track_audio(backend, task, track, stream=True)
+            item.update(streamAudioUrl=stream, sourceStreamAudioUrl=stream)
+        if status == "SUCCESS" and not task.no_output:
             url = _track_audio(backend, task, track)
             item.update(audioUrl=url, sourceAudioUrl=url, duration=round(track.spec.duration, 2))
         out.append(item)
@@ -141,9 +144,11 @@ def track_fields(backend: Backend, task: Task, status: str) -> list[dict[str, An
 
 
 def stem_urls(backend: Backend, task: Task) -> dict[str, str | None]:
-    """All stem fields of a vocal-removal task (camelCase), unused ones None."""
-    parent, track = _parent(backend, task)
+    """All stem fields of a vocal-removal task (camelCase), unused ones (all: no output) None."""
     urls: dict[str, str | None] = dict.fromkeys(_ALL_STEM_FIELDS)
+    if task.no_output:
+        return urls
+    parent, track = _parent(backend, task)
     urls["originUrl"] = _track_audio(backend, parent, track)
 
     def serve(stem: str, label: str) -> str:
@@ -164,8 +169,10 @@ def stem_urls(backend: Backend, task: Task) -> dict[str, str | None]:
     return urls
 
 
-def wav_url(backend: Backend, task: Task) -> str:
-    """The WAV export of a wav task's track."""
+def wav_url(backend: Backend, task: Task) -> str | None:
+    """The WAV export of a wav task's track (None for a ``task_no_output`` task)."""
+    if task.no_output:
+        return None
     _, track = _parent(backend, task)
     return backend.serve(
         task.base_url,
@@ -176,8 +183,13 @@ def wav_url(backend: Backend, task: Task) -> str:
     )
 
 
-def video_url(backend: Backend, task: Task) -> str:
-    """The music video of an mp4 task's track (caption: title, author, watermark domain)."""
+def video_url(backend: Backend, task: Task) -> str | None:
+    """The music video of an mp4 task's track (caption: title, author, watermark domain).
+
+    None for a ``task_no_output`` task.
+    """
+    if task.no_output:
+        return None
     _, track = _parent(backend, task)
     words = [track.title, task.data.get("author"), task.data.get("domain_name")]
     caption = " · ".join(w for w in words if w)
@@ -191,7 +203,9 @@ def video_url(backend: Backend, task: Task) -> str:
 
 
 def cover_images(backend: Backend, task: Task) -> list[str]:
-    """The two cover-art PNGs of a cover task."""
+    """The two cover-art PNGs of a cover task (none for a ``task_no_output`` task)."""
+    if task.no_output:
+        return []
     seed, title = task.data["seed"], task.data["title"]
     return [
         backend.serve(
@@ -206,8 +220,8 @@ def cover_images(backend: Backend, task: Task) -> list[str]:
 
 
 def lyrics_items(task: Task, status: str) -> list[dict[str, str]]:
-    """Lyric variants (``text``, ``title``) of a lyrics task, once it is SUCCESS."""
-    if status != "SUCCESS":
+    """Lyric variants (``text``, ``title``) of a lyrics task at SUCCESS (none: no output)."""
+    if status != "SUCCESS" or task.no_output:
         return []
     return lyric_variants(task.body["prompt"], task.data["seed"])
 

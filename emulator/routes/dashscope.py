@@ -341,7 +341,8 @@ async def get_task(
         output["code"] = "InternalError"
         output["message"] = FAILURE_MESSAGE
         return answer
-    output["video_url"] = await serve_video(backend, base_url(request), task, spec)
+    if not task.no_output:  # a task_no_output fault: SUCCEEDED, yet no video_url
+        output["video_url"] = await serve_video(backend, base_url(request), task, spec)
     seconds = int(spec.seconds)
     answer["usage"] = {"duration": seconds, "video_count": 1, "SR": task.data["sr"]}
     return answer

@@ -313,7 +313,14 @@ def _callback_payloads(task: Task, status: str) -> list[dict[str, Any]]:
     return [_task_data(task, status, result)]
 
 
+def _no_output(task: Task) -> dict[str, Any]:
+    """``task_result`` of a ``task_no_output`` task: there, but with an empty list."""
+    return {"images": []} if "images" in task.data else {"videos": []}
+
+
 def _result_now(backend: Backend, task: Task) -> dict[str, Any]:
+    if task.no_output:
+        return _no_output(task)
     if "images" in task.data:
         return _images(backend, task.base_url, task)
     spec: VideoSpec = task.data["spec"]
@@ -334,7 +341,9 @@ async def _query(route: str, task_id: str, request: Request, backend: Backend) -
         )
     status = backend.status(task)
     result = None
-    if status == STAGES[-1]:
+    if status == STAGES[-1] and task.no_output:
+        result = _no_output(task)
+    elif status == STAGES[-1]:
         base = base_url(request)
         if "images" in task.data:
             result = _images(backend, base, task)

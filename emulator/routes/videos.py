@@ -181,7 +181,8 @@ async def download_video(
 ) -> Response:
     """The finished MP4 (``variant=thumbnail``: its first frame's picture as PNG).
 
-    409 until the job is ``completed``; a failed job never has content.
+    409 until the job is ``completed``; a failed job never has content. A job completed under
+    a ``task_no_output`` fault answers 404, as if its file were lost.
     """
     task = _task(backend, video_id)
     status = backend.status(task, poll=False)
@@ -191,6 +192,10 @@ async def download_video(
         else:
             message = f"video {video_id!r} is {status}; download it once status is completed"
         raise EmulatorError(409, message, code="video_not_ready")
+    if task.no_output:
+        raise EmulatorError(
+            404, f"video {video_id!r} is completed but has no content", code="video_content_missing"
+        )
     spec: VideoSpec = task.data["spec"]
     if variant == "thumbnail":
         return Response(png(spec.width, spec.height, seed=spec.seed), media_type="image/png")

@@ -79,10 +79,31 @@ def test_timing_needs_exactly_one_pace() -> None:
 
 
 async def test_ids_are_deterministic_per_seed() -> None:
-    a, b, c = Backend(), Backend(), Backend()
+    a, b, c = Backend(seed=3), Backend(), Backend()
+    b.reset(seed=3)
     c.reset(seed=7)
     assert [a.new_id() for _ in range(3)] == [b.new_id() for _ in range(3)]
     assert a.new_id() != c.new_id()
+
+
+async def test_unseeded_ids_never_repeat_across_backends_or_resets() -> None:
+    a, b = Backend(), Backend()
+    first = [a.new_id() for _ in range(3)]
+    assert not set(first) & {b.new_id() for _ in range(3)}
+    a.reset()
+    assert not set(first) & {a.new_id() for _ in range(3)}
+    assert a.seed is None and b.seed is None
+
+
+async def test_a_task_fault_with_times_shapes_that_many_tasks() -> None:
+    backend = Backend()
+    backend.timing["dashscope"] = Timing(after_seconds=0)
+    backend.add_fault(Fault(method="POST", path="/dashscope/*", fault="task_failed", times=2))
+    backend.add_fault(Fault(method="POST", path="/dashscope/*", fault="task_no_output"))
+    first, second, third = make(backend), make(backend), make(backend)
+    assert [t.failure for t in (first, second, third)] == ["FAILED", "FAILED", None]
+    assert [t.no_output for t in (first, second, third)] == [True, False, False]
+    assert backend.faults == []
 
 
 async def test_callbacks_once_per_stage_and_skip_invalid_hosts() -> None:

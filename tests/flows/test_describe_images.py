@@ -15,7 +15,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from emulator.media import describe_image
 from flows.describe_images import SAMPLE_IMAGE, describe_images
-from tasks import Gateway
+from tests.conftest import EmulatedGateway
 
 #: The emulator writes sizes with a real multiplication sign ("64\u00d748 pixels").
 TIMES = "\u00d7"
@@ -42,7 +42,7 @@ def test_sample_image_is_a_small_orange_png() -> None:
     assert (facts.format, facts.width, facts.height, facts.color_name) == ("PNG", 64, 48, "orange")
 
 
-async def test_runs_with_no_parameters(gateway: Gateway) -> None:
+async def test_runs_with_no_parameters(gateway: EmulatedGateway) -> None:
     result = await describe_images()
     assert f"64{TIMES}48" in result.answer and "orange" in result.answer
     assert (result.model, result.route, result.images) == ("claude-sonnet-4-6", "anthropic", 1)
@@ -55,7 +55,7 @@ async def test_runs_with_no_parameters(gateway: Gateway) -> None:
 
 @pytest.mark.parametrize("route", ["anthropic", "gemini"])
 async def test_answer_names_colour_and_size(
-    gateway: Gateway, route: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gateway: EmulatedGateway, route: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
     (tmp_path / "green.png").write_bytes(png((20, 160, 60), (40, 30)))
@@ -82,7 +82,7 @@ async def test_answer_names_colour_and_size(
     ],
 )
 async def test_bad_parameters_fail_before_any_paid_call(
-    gateway: Gateway,
+    gateway: EmulatedGateway,
     control: httpx.AsyncClient,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

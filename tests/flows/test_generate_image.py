@@ -11,11 +11,12 @@ import pytest
 from PIL import Image
 
 from flows.generate_image import gemini_aspect_ratio, generate_image
-from tasks import AssetRecord, Gateway
+from tasks import AssetRecord
+from tests.conftest import EmulatedGateway
 from tests.flows.test_describe_images import paid_calls
 
 
-def stored_png(gateway: Gateway, record: AssetRecord) -> Image.Image:
+def stored_png(gateway: EmulatedGateway, record: AssetRecord) -> Image.Image:
     """The stored file, after checking it against its manifest entry."""
     with gateway.store.open(record.key) as handle:
         data = handle.read()
@@ -25,10 +26,10 @@ def stored_png(gateway: Gateway, record: AssetRecord) -> Image.Image:
     return image
 
 
-async def test_no_parameters_then_rerun_pays_nothing(
-    gateway: Gateway, control: httpx.AsyncClient
+async def test_no_parameters_then_a_shared_key_pays_nothing(
+    gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    first = await generate_image()
+    first = await generate_image(idempotency_key="lighthouse")
     assert (first.route, first.model, first.reused) == (
         "gemini",
         "gemini-3.1-flash-image-preview",
@@ -41,27 +42,38 @@ async def test_no_parameters_then_rerun_pays_nothing(
     assert manifest["flow"] == "generate-image"
     assert [a["sha256"] for a in manifest["assets"]] == [record.sha256]
 
-    second = await generate_image()
+    second = await generate_image(idempotency_key="lighthouse")
     assert len(await paid_calls(control)) == 1  # served from the first run's stored images
     assert second.reused and [r.sha256 for r in second.images] == [record.sha256]
     assert second.manifest_key != first.manifest_key  # each run still gets its own manifest
     assert gateway.store.read_json(second.manifest_key)["assets"][0]["key"] == record.key
 
-    third = await generate_image(stream=True)  # same request, streamed: still nothing to pay
+    # Same request, streamed: still nothing to pay.
+    third = await generate_image(stream=True, idempotency_key="lighthouse")
     assert len(await paid_calls(control)) == 1 and third.reused
 
+    fresh = await generate_image()  # no key: a new flow run is a new image under a new key
+    assert len(await paid_calls(control)) == 2 and not fresh.reused
+    assert fresh.images[0].key != record.key and gateway.store.exists(record.key)
 
-async def test_rerun_regenerates_when_the_store_lost_the_files(
-    gateway: Gateway, control: httpx.AsyncClient
+
+async def test_a_shared_key_regenerates_when_the_store_lost_the_files(
+    gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    first = await generate_image(prompt="a lost kite", route="dashscope", size="1328*1328")
+    params: dict[str, Any] = {
+        "prompt": "a lost kite",
+        "route": "dashscope",
+        "size": "1328*1328",
+        "idempotency_key": "kite",
+    }
+    first = await generate_image(**params)
     gateway.store.remove(first.images[0].key)
-    second = await generate_image(prompt="a lost kite", route="dashscope", size="1328*1328")
+    second = await generate_image(**params)
     assert len(await paid_calls(control)) == 2 and not second.reused
     assert stored_png(gateway, second.images[0]).size == (1328, 1328)
 
 
-async def test_dashscope_png_at_the_requested_size(gateway: Gateway) -> None:
+async def test_dashscope_png_at_the_requested_size(gateway: EmulatedGateway) -> None:
     result = await generate_image(prompt="a tall poster", route="dashscope", size="928*1664")
     (record,) = result.images
     assert stored_png(gateway, record).size == (928, 1664)
@@ -69,7 +81,7 @@ async def test_dashscope_png_at_the_requested_size(gateway: Gateway) -> None:
     assert record.request and record.request["parameters"] == {"size": "928*1664"}
 
 
-async def test_gemini_streamed_at_the_requested_aspect_ratio(gateway: Gateway) -> None:
+async def test_gemini_streamed_at_the_requested_aspect_ratio(gateway: EmulatedGateway) -> None:
     result = await generate_image(prompt="a wide beach", size="1024*576", stream=True)
     (record,) = result.images
     width, height = stored_png(gateway, record).size
@@ -103,7 +115,7 @@ def test_gemini_sizes_map_to_aspect_ratios() -> None:
     ],
 )
 async def test_bad_parameters_fail_before_any_paid_call(
-    gateway: Gateway, control: httpx.AsyncClient, kwargs: dict[str, Any], message: str
+    gateway: EmulatedGateway, control: httpx.AsyncClient, kwargs: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
         await generate_image(**kwargs)

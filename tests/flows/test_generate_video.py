@@ -14,8 +14,8 @@ import pytest
 
 from emulator.media import MediaFacts, describe_image, probe
 from flows.generate_video import generate_video
-from tasks import AssetRecord, Gateway
-from tests.conftest import created_task_ids
+from tasks import AssetRecord
+from tests.conftest import EmulatedGateway, created_task_ids
 from tests.flows.test_describe_images import data_url, paid_calls, png
 
 
@@ -27,7 +27,7 @@ async def instant_tasks(control: httpx.AsyncClient) -> AsyncIterator[None]:
     yield
 
 
-def stored_mp4(gateway: Gateway, record: AssetRecord) -> tuple[bytes, MediaFacts]:
+def stored_mp4(gateway: EmulatedGateway, record: AssetRecord) -> tuple[bytes, MediaFacts]:
     """The stored file, after checking it against its manifest entry."""
     with gateway.store.open(record.key) as handle:
         data = handle.read()
@@ -45,10 +45,10 @@ def first_frame_colour(data: bytes) -> str:
     return describe_image(buffer.getvalue()).color_name
 
 
-async def test_dashscope_text_to_video_then_rerun_pays_nothing(
-    gateway: Gateway, control: httpx.AsyncClient
+async def test_dashscope_text_to_video_then_a_shared_key_pays_nothing(
+    gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    first = await generate_video(prompt="a red kite over the sea", duration=2)
+    first = await generate_video(prompt="a red kite over the sea", duration=2, idempotency_key="k")
     assert (first.route, first.model, first.reused) == (
         "dashscope.video-synthesis",
         "wan2.6-t2v",
@@ -69,20 +69,23 @@ async def test_dashscope_text_to_video_then_rerun_pays_nothing(
     )
     assert await created_task_ids(control) == [first.task_id]
 
-    second = await generate_video(prompt="a red kite over the sea", duration=2)
+    second = await generate_video(prompt="a red kite over the sea", duration=2, idempotency_key="k")
     assert await created_task_ids(control) == [first.task_id]  # nothing paid twice
     assert second.reused and second.task_id == first.task_id
     assert [r.sha256 for r in second.videos] == [record.sha256]
 
 
-async def test_runs_with_no_parameters(gateway: Gateway) -> None:
+async def test_runs_with_no_parameters(gateway: EmulatedGateway) -> None:
     result = await generate_video()
     _, facts = stored_mp4(gateway, result.videos[0])
     assert facts.duration == pytest.approx(5, abs=0.2)
 
 
 async def test_kling_image_to_video_from_a_local_first_frame(
-    gateway: Gateway, control: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gateway: EmulatedGateway,
+    control: httpx.AsyncClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
     (tmp_path / "frame.png").write_bytes(png((220, 20, 20), (320, 320)))
@@ -100,14 +103,14 @@ async def test_kling_image_to_video_from_a_local_first_frame(
     assert record.request["image"].startswith("<inline image")  # no base64 blob in the manifest
 
 
-async def test_kling_text_to_video(gateway: Gateway, control: httpx.AsyncClient) -> None:
+async def test_kling_text_to_video(gateway: EmulatedGateway, control: httpx.AsyncClient) -> None:
     result = await generate_video(prompt="fireflies", route="kling", duration=2)
     assert result.route == "kling.text2video"
     stored_mp4(gateway, result.videos[0])
     assert len(await created_task_ids(control)) == 1
 
 
-async def test_dashscope_image_to_video_from_a_data_url(gateway: Gateway) -> None:
+async def test_dashscope_image_to_video_from_a_data_url(gateway: EmulatedGateway) -> None:
     image = data_url(png((20, 160, 60), (64, 64)))
     result = await generate_video(prompt="grass in the wind", image=image, duration=1)
     assert result.model == "wan2.6-i2v"  # the image-to-video default
@@ -132,7 +135,7 @@ async def test_dashscope_image_to_video_from_a_data_url(gateway: Gateway) -> Non
     ],
 )
 async def test_bad_parameters_fail_before_any_paid_call(
-    gateway: Gateway,
+    gateway: EmulatedGateway,
     control: httpx.AsyncClient,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

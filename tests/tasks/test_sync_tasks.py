@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 from prefect import flow
 
-from tasks import Gateway
+from flows._common import start_run
 from tasks.generation import dashscope_image, gemini_image
 from tasks.images import load_image
 from tasks.understanding import describe_images
-from tests.conftest import created_task_ids
+from tests.conftest import EmulatedGateway, created_task_ids, resume_flow_run
 
 
 def png_bytes(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
@@ -25,13 +25,14 @@ def png_bytes(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> 
 
 
 @pytest.mark.parametrize("route", ["anthropic", "gemini"])
-async def test_describe_inline_image(gateway: Gateway, route: str) -> None:
+async def test_describe_inline_image(gateway: EmulatedGateway, route: str) -> None:
     data_url = "data:image/png;base64," + base64.b64encode(png_bytes((220, 20, 20))).decode()
     model = "claude-sonnet-4-6" if route == "anthropic" else "gemini-2.0-flash"
 
     @flow
     async def describe() -> str:
-        return (await describe_images([data_url], "What is this?", model, route)).answer
+        run = await start_run({})
+        return (await describe_images(run, [data_url], "What is this?", model, route)).answer
 
     answer = await describe()
     assert "40" in answer and "30" in answer and "red" in answer.lower()
@@ -56,10 +57,13 @@ def test_local_paths_stay_inside_the_allowed_folder(
             load_image(bad)
 
 
-async def test_gemini_image_streamed_and_stored(gateway: Gateway) -> None:
+async def test_gemini_image_streamed_and_stored(gateway: EmulatedGateway) -> None:
     @flow
     async def make() -> list:
-        return await gemini_image("a lighthouse", "gemini-3.1-flash-image-preview", stream=True)
+        run = await start_run({})
+        return await gemini_image(
+            run, "a lighthouse", "gemini-3.1-flash-image-preview", stream=True
+        )
 
     (record,) = await make()
     with gateway.store.open(record.key) as handle:
@@ -68,14 +72,48 @@ async def test_gemini_image_streamed_and_stored(gateway: Gateway) -> None:
 
 
 async def test_dashscope_image_at_requested_size(
-    gateway: Gateway, control: httpx.AsyncClient
+    gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
     @flow
     async def make() -> list:
-        return await dashscope_image("a poster", "qwen-image-plus", size="328*200")
+        run = await start_run({})
+        return await dashscope_image(run, "a poster", "qwen-image-plus", size="328*200")
 
     (record,) = await make()
     with gateway.store.open(record.key) as handle:
         assert Image.open(io.BytesIO(handle.read())).size == (328, 200)
     assert record.source_url and record.request and record.request["model"] == "qwen-image-plus"
     assert await created_task_ids(control) == []  # a sync route creates no task
+
+
+@flow
+async def poster(fail: bool = False) -> list:
+    run = await start_run({})
+    records = await dashscope_image(run, "a poster", "qwen-image-plus", size="328*200")
+    if fail:
+        raise RuntimeError("a later step failed")
+    return records
+
+
+def _generations(log: list[dict]) -> int:
+    return sum(1 for c in log if c["path"].endswith("/multimodal-generation/generation"))
+
+
+async def test_a_sync_step_is_paid_once_per_intent(
+    gateway: EmulatedGateway, control: httpx.AsyncClient
+) -> None:
+    state = await poster(fail=True, return_state=True)
+    assert state.is_failed()
+    log = (await control.get("/_emulator/calls")).json()["calls"]
+    assert _generations(log) == 1
+    # Resuming the flow run finds the stored image (sha256 checked): not paid again.
+    resumed = await resume_flow_run(poster, state.state_details.flow_run_id)
+    assert resumed.is_failed()
+    log = (await control.get("/_emulator/calls")).json()["calls"]
+    assert _generations(log) == 1
+    # A new flow run is new work, stored under a new key: the first image stays as it was.
+    (first,) = [r for r in gateway.store.list("assets") if r.endswith(".png")]
+    (fresh,) = await poster()
+    log = (await control.get("/_emulator/calls")).json()["calls"]
+    assert _generations(log) == 2 and fresh.key != first
+    assert gateway.store.exists(first)

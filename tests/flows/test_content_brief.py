@@ -13,15 +13,8 @@ from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from emulator.media import decode_audio, probe
-from flows.content_brief import (
-    ContentBriefResult,
-    GatewayRef,
-    content_brief,
-    lend_gateway,
-    resolve_gateway,
-)
-from tasks import Gateway
-from tests.conftest import created_task_ids
+from flows.content_brief import ContentBriefResult, content_brief
+from tests.conftest import EmulatedGateway, created_task_ids
 
 #: Small media and fast polling keep a whole run around a second.
 SMALL: dict[str, Any] = {
@@ -32,13 +25,13 @@ SMALL: dict[str, Any] = {
 }
 
 
-def _read(gateway: Gateway, key: str) -> bytes:
+def _read(gateway: EmulatedGateway, key: str) -> bytes:
     with gateway.store.open(key) as handle:
         data: bytes = handle.read()
     return data
 
 
-def _check_stored(gateway: Gateway, result: ContentBriefResult) -> None:
+def _check_stored(gateway: EmulatedGateway, result: ContentBriefResult) -> None:
     """Every asset is in this run's manifest with the checksum of the stored bytes."""
     manifest = gateway.store.read_json(result.manifest_key)
     assert manifest["flow"] == "content-brief"
@@ -51,7 +44,7 @@ def _check_stored(gateway: Gateway, result: ContentBriefResult) -> None:
         )
 
 
-def _check_song(gateway: Gateway, result: ContentBriefResult) -> None:
+def _check_song(gateway: EmulatedGateway, result: ContentBriefResult) -> None:
     kinds = {r.kind for r in result.song}
     assert {"lyrics", "audio"} <= kinds
     (track,) = [r for r in result.song if r.kind == "audio" and r.audio_id == result.audio_id]
@@ -60,7 +53,7 @@ def _check_song(gateway: Gateway, result: ContentBriefResult) -> None:
 
 
 async def test_default_run_makes_image_video_and_song(
-    gateway: Gateway, fast_music: httpx.AsyncClient
+    gateway: EmulatedGateway, fast_music: httpx.AsyncClient
 ) -> None:
     result = await content_brief(**SMALL)
 
@@ -84,13 +77,28 @@ async def test_default_run_makes_image_video_and_song(
         )
     assert result.brief in str(summary.data) and result.task_ids["video"] in str(summary.data)
 
-    again = await content_brief(**SMALL)  # the paid tasks are reused, not created again
-    assert await created_task_ids(fast_music) == created
-    assert again.task_ids == result.task_ids
+    # A scheduled run tomorrow (same parameters, new flow run) makes new content.
+    tomorrow = await content_brief(**SMALL)
+    assert len(await created_task_ids(fast_music)) == 2 * len(created)
+    assert set(tomorrow.task_ids.values()).isdisjoint(result.task_ids.values())
+    assert tomorrow.image[0].key != result.image[0].key
+    _check_stored(gateway, result)  # and today's content is left as it was
+
+
+async def test_a_shared_key_reuses_every_paid_task(
+    gateway: EmulatedGateway, fast_music: httpx.AsyncClient
+) -> None:
+    first = await content_brief(**SMALL, idempotency_key="brief-2026-12-01")
+    created = await created_task_ids(fast_music)
+    again = await content_brief(**SMALL, idempotency_key="brief-2026-12-01")
+    assert await created_task_ids(fast_music) == created  # reused, not created again
+    assert again.task_ids == first.task_ids
+    assert [r.sha256 for r in again.image] == [r.sha256 for r in first.image]
+    _check_stored(gateway, again)
 
 
 async def test_dask_runner_with_the_other_routes_and_a_music_video(
-    gateway: Gateway, fast_music: httpx.AsyncClient
+    gateway: EmulatedGateway, fast_music: httpx.AsyncClient
 ) -> None:
     result = await content_brief(
         brief="Night market in the rain: lanterns, steam and neon reflections.",
@@ -111,17 +119,9 @@ async def test_dask_runner_with_the_other_routes_and_a_music_video(
     facts = probe(_read(gateway, clip.key))
     assert facts.video is not None and facts.audio is not None
     _check_stored(gateway, result)
-    # The creates reached this test's emulator: the Dask worker threads used the lent gateway.
+    # The creates reached this test's emulator: the Dask workers used the run's gateway value.
     assert sorted(await created_task_ids(fast_music)) == sorted(result.task_ids.values())
     assert set(result.task_ids) == {"video", "lyrics", "song", "music_video"}
-
-
-async def test_gateway_ref_falls_back_to_blocks_or_env(gateway: Gateway) -> None:
-    with lend_gateway(gateway, None, None) as ref:
-        assert await resolve_gateway(ref) is gateway
-    # Once returned (or in another process), the ref builds a gateway from names/env instead.
-    fallback = await resolve_gateway(GatewayRef(lent_id=ref.lent_id))
-    assert fallback is not gateway and fallback.store == gateway.store
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,7 @@ async def test_gateway_ref_falls_back_to_blocks_or_env(gateway: Gateway) -> None
     ],
 )
 async def test_bad_parameters_fail_before_any_create(
-    gateway: Gateway, control: httpx.AsyncClient, parameters: dict[str, Any], named: str
+    gateway: EmulatedGateway, control: httpx.AsyncClient, parameters: dict[str, Any], named: str
 ) -> None:
     with pytest.raises(ValueError, match=f"parameter '{named}'"):
         await content_brief(**{**SMALL, **parameters})

@@ -15,8 +15,8 @@ from PIL import Image
 from anyint import APIStatusError
 from emulator.media import decode_audio, probe
 from flows.music_video import MusicVideoResult, music_video
-from tasks import AssetRecord, Gateway
-from tests.conftest import created_task_ids
+from tasks import AssetRecord
+from tests.conftest import EmulatedGateway, created_task_ids, resume_flow_run
 
 FAST: dict[str, Any] = {"poll_interval": 0.01}
 SUNO_FOLLOW_UPS = (
@@ -37,13 +37,13 @@ SUNO_FOLLOW_UPS = (
 STEMS_TOLERANCE = 1.5
 
 
-def _read(gateway: Gateway, key: str) -> bytes:
+def _read(gateway: EmulatedGateway, key: str) -> bytes:
     with gateway.store.open(key) as handle:
         data: bytes = handle.read()
     return data
 
 
-def _audio(gateway: Gateway, key: str) -> tuple[NDArray[np.float32], int]:
+def _audio(gateway: EmulatedGateway, key: str) -> tuple[NDArray[np.float32], int]:
     return decode_audio(_read(gateway, key))
 
 
@@ -51,7 +51,7 @@ def _rms(x: NDArray[Any]) -> float:
     return float(np.sqrt(np.mean(np.square(x.astype(np.float64)))))
 
 
-def _stems_error(gateway: Gateway, result: MusicVideoResult) -> float:
+def _stems_error(gateway: EmulatedGateway, result: MusicVideoResult) -> float:
     """RMS of (sum of stems - chosen track) relative to the track's RMS."""
     assert result.track_key is not None
     track, rate = _audio(gateway, result.track_key)
@@ -65,7 +65,7 @@ def _stems_error(gateway: Gateway, result: MusicVideoResult) -> float:
     return _rms(total - track) / _rms(track)
 
 
-def _codec_error(gateway: Gateway, result: MusicVideoResult) -> float:
+def _codec_error(gateway: EmulatedGateway, result: MusicVideoResult) -> float:
     """One MP3 file's coding error: the chosen track's MP3 against its lossless WAV."""
     assert result.track_key is not None
     track, rate = _audio(gateway, result.track_key)
@@ -75,7 +75,7 @@ def _codec_error(gateway: Gateway, result: MusicVideoResult) -> float:
     return _rms(track - wav) / _rms(wav)
 
 
-def _check_stems_sum(gateway: Gateway, result: MusicVideoResult) -> None:
+def _check_stems_sum(gateway: EmulatedGateway, result: MusicVideoResult) -> None:
     codec = _codec_error(gateway, result)
     assert 0 < codec < 0.3  # the MP3 is the WAV's audio, within coding noise
     assert _stems_error(gateway, result) < STEMS_TOLERANCE * codec
@@ -86,10 +86,11 @@ async def _paths(control: httpx.AsyncClient) -> list[str]:
     return [c["path"] for c in calls]
 
 
-async def test_everything_on_then_a_rerun_pays_for_nothing(
-    gateway: Gateway, fast_music: httpx.AsyncClient
+async def test_everything_on_then_a_retry_of_the_run_pays_for_nothing(
+    gateway: EmulatedGateway, fast_music: httpx.AsyncClient
 ) -> None:
-    result = await music_video(**FAST)
+    state = await music_video(**FAST, return_state=True)
+    result = await state.aresult()
 
     steps = {"lyrics", "song", "stems", "wav", "cover_art", "music_video"}
     assert set(result.task_ids) == steps and not result.reused_steps
@@ -146,7 +147,8 @@ async def test_everything_on_then_a_rerun_pays_for_nothing(
     assert facts.video is not None and facts.audio is not None
     assert facts.duration == pytest.approx(result.duration, abs=0.2)
 
-    again = await music_video(**FAST)
+    # The same flow run executed again (a UI "Retry", a worker restart, --resume).
+    again = await (await resume_flow_run(music_video, state.state_details.flow_run_id)).aresult()
     assert await created_task_ids(fast_music) == created  # not one new paid task
     assert again.task_ids == result.task_ids and set(again.reused_steps) == steps
     assert again.audio_id == result.audio_id and again.lyrics == result.lyrics
@@ -156,7 +158,7 @@ async def test_everything_on_then_a_rerun_pays_for_nothing(
 
 
 async def test_switched_off_steps_make_no_calls(
-    gateway: Gateway, fast_music: httpx.AsyncClient
+    gateway: EmulatedGateway, fast_music: httpx.AsyncClient
 ) -> None:
     result = await music_video(
         prompt="a quiet walk in the rain",
@@ -176,7 +178,9 @@ async def test_switched_off_steps_make_no_calls(
     assert len(audio_ids) == 2 and result.audio_id == audio_ids[1]  # track=1 is the second
 
 
-async def test_simple_mode_skips_lyrics(gateway: Gateway, fast_music: httpx.AsyncClient) -> None:
+async def test_simple_mode_skips_lyrics(
+    gateway: EmulatedGateway, fast_music: httpx.AsyncClient
+) -> None:
     result = await music_video(
         prompt="an upbeat song about a road trip",
         lyrics=False,
@@ -196,7 +200,7 @@ async def test_simple_mode_skips_lyrics(gateway: Gateway, fast_music: httpx.Asyn
 
 
 async def test_split_stem_gives_twelve_stems_that_sum_to_the_track(
-    gateway: Gateway, fast_music: httpx.AsyncClient
+    gateway: EmulatedGateway, fast_music: httpx.AsyncClient
 ) -> None:
     result = await music_video(
         prompt="a jazz night downtown",
@@ -212,18 +216,20 @@ async def test_split_stem_gives_twelve_stems_that_sum_to_the_track(
     _check_stems_sum(gateway, result)
 
 
-async def test_a_failed_follow_up_keeps_the_others_and_the_rerun_pays_only_for_it(
-    gateway: Gateway, fast_music: httpx.AsyncClient
+async def test_a_failed_follow_up_keeps_the_others_and_the_resume_pays_only_for_it(
+    gateway: EmulatedGateway, fast_music: httpx.AsyncClient
 ) -> None:
     parameters: dict[str, Any] = {"prompt": "city lights at dusk", "music_video": False, **FAST}
     fault = {"match": "POST /suno/wav-generate", "fault": "status", "status": 400}
     (await fast_music.post("/_emulator/faults", json=fault)).raise_for_status()
+    state = await music_video(**parameters, return_state=True)
     with pytest.raises(APIStatusError, match="400"):
-        await music_video(**parameters)
+        await state.aresult()
     first = await created_task_ids(fast_music)
     assert len(first) == 4  # lyrics, song, stems and cover art all ran to the end
 
-    result = await music_video(**parameters)
+    resumed = await resume_flow_run(music_video, state.state_details.flow_run_id)
+    result = await resumed.aresult()
     assert set(await created_task_ids(fast_music)) - set(first) == {result.task_ids["wav"]}
     assert set(result.reused_steps) == {"lyrics", "song", "stems", "cover_art"}
 
@@ -242,7 +248,7 @@ async def test_a_failed_follow_up_keeps_the_others_and_the_rerun_pays_only_for_i
     ],
 )
 async def test_bad_parameters_fail_before_any_create(
-    gateway: Gateway, control: httpx.AsyncClient, parameters: dict[str, Any], named: str
+    gateway: EmulatedGateway, control: httpx.AsyncClient, parameters: dict[str, Any], named: str
 ) -> None:
     with pytest.raises(ValueError, match=f"parameter '{named}'"):
         await music_video(**parameters, **FAST)
