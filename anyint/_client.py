@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ._exceptions import (
     AmbiguousSubmitError,
@@ -25,6 +24,7 @@ from ._exceptions import (
     proves_rejection,
 )
 from ._retry import RetryPolicy, parse_retry_after
+from ._settings import AnyIntSettings, settings
 from ._utils import mask, request_digest
 
 if TYPE_CHECKING:
@@ -58,20 +58,6 @@ def _ssl_context() -> ssl.SSLContext:
     """One TLS context per process: building one loads the CA bundle (~17 ms), and flows make a
     client per task."""
     return httpx.create_ssl_context()
-
-
-class AnyIntSettings(BaseSettings):
-    """``ANYINT_*`` environment configuration, read when a client first needs it.
-
-    Attributes:
-        api_key: ``ANYINT_API_KEY``.
-        base_url: ``ANYINT_BASE_URL``.
-    """
-
-    model_config = SettingsConfigDict(env_prefix="ANYINT_", extra="ignore")
-
-    api_key: SecretStr | None = None
-    base_url: str | None = None
 
 
 def _check_base_url(url: str) -> str:
@@ -141,7 +127,7 @@ class AnyIntClient:
 
     @cached_property
     def _settings(self) -> AnyIntSettings:
-        return AnyIntSettings()
+        return settings()
 
     @cached_property
     def base_url(self) -> str:

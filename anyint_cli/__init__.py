@@ -10,6 +10,12 @@ Commands:
 
 from __future__ import annotations
 
+import os
+
+# Before Prefect is imported (it reads its settings once): the embedded temporary server of a
+# CLI run may take far longer than Prefect's 20 s default to start on a busy small machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
 from typing import Annotated
 
 import typer

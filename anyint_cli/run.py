@@ -29,6 +29,13 @@ FLOWS = {
 }
 
 
+_SLOW_START_HINT = (
+    "The temporary Prefect server did not start in time (a busy machine?). Run again with "
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=600, or start `prefect server start` and "
+    "export PREFECT_API_URL=http://127.0.0.1:4200/api."
+)
+
+
 class FlowRunFailed(Exception):
     """A flow run ended failed, crashed or interrupted; says how to resume it."""
 
@@ -142,6 +149,8 @@ def report(call: Callable[[], Awaitable[Any]]) -> Any:
             raise
         line = f"{type(exc).__name__}: {exc}".splitlines()[0]
         err.print(f"[red]error:[/red] {line}", markup=True, highlight=False)
+        if "ephemeral Prefect API server" in str(exc):
+            err.print(_SLOW_START_HINT, highlight=False)
         raise typer.Exit(1) from None
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import httpx
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from anyint import AnyIntClient, RetryPolicy
 from anyint._client import DEFAULT_BASE_URL
+from anyint._settings import settings
 
 __all__ = ["AnyIntCredentials"]
 
@@ -64,9 +63,9 @@ class AnyIntCredentials(Block):
         """
         if self.api_key is not None and self.api_key.get_secret_value().strip():
             return self.api_key
-        env = os.environ.get("ANYINT_API_KEY", "").strip()
-        if env:
-            return SecretStr(env)
+        env = settings().api_key
+        if env is not None:
+            return env
         raise ValueError(
             "No AnyInt API key: save an AnyIntCredentials block with api_key, or set "
             "ANYINT_API_KEY (any non-empty value works with the local emulator)"
@@ -75,7 +74,7 @@ class AnyIntCredentials(Block):
     def resolved_base_url(self) -> str:
         """The gateway base URL this block stands for: its own, ``ANYINT_BASE_URL``, or the
         default."""
-        url = self.base_url or os.environ.get("ANYINT_BASE_URL") or DEFAULT_BASE_URL
+        url = self.base_url or settings().base_url or DEFAULT_BASE_URL
         return url.rstrip("/")
 
     def get_client(self, transport: httpx.AsyncBaseTransport | None = None) -> AnyIntClient:

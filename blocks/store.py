@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 
 from anyint import AnyIntClient, MediaKind, download
 from anyint._download import DEFAULT_MAX_BYTES
+from anyint._settings import settings
 
 __all__ = ["AssetStore", "StoreDocumentError", "StoredAsset", "UnsafeKeyError"]
 
@@ -155,7 +156,7 @@ class AssetStore(Block):
     # -- filesystem ---------------------------------------------------------------------------
 
     def _fs(self) -> tuple[AbstractFileSystem, str]:
-        url = self.base_url or os.environ.get("ANYINT_STORE") or "./output"
+        url = self.base_url or settings().store or "./output"
         options = self.storage_options.get_secret_value() if self.storage_options else {}
         fs, root = fsspec.core.url_to_fs(url, **options)
         return fs, root.rstrip("/")

@@ -20,7 +20,6 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 import re
 import uuid
 from collections.abc import Mapping
@@ -32,6 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from anyint._settings import settings
 from anyint.types.suno_callbacks import parse_callback
 from blocks.store import AssetStore
 
@@ -395,7 +395,8 @@ def create_callback_app(
         uvicorn.run(create_callback_app(), host="0.0.0.0", port=8788)  # or: python -m callbacks
         ```
     """
-    resolved = token if token is not None else os.environ.get(CALLBACK_TOKEN_ENV, "")
+    configured = settings().callback_token
+    resolved = token if token is not None else (configured.get_secret_value() if configured else "")
     if not resolved:
         raise ValueError(
             f"no callback token configured: pass token= or set {CALLBACK_TOKEN_ENV} "

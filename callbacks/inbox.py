@@ -14,7 +14,6 @@ duplicates.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from anyint._settings import settings
 from anyint.types.suno_requests import PLACEHOLDER_CALLBACK_URL
 from blocks.store import AssetStore, check_key
 
@@ -235,8 +235,9 @@ def callback_url(family: str) -> str:
     """
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
-    base = os.environ.get(CALLBACK_URL_ENV, "").strip()
-    token = os.environ.get(CALLBACK_TOKEN_ENV, "").strip()
+    env = settings()
+    base = env.callback_url or ""
+    token = env.callback_token.get_secret_value() if env.callback_token else ""
     if not base:
         return PLACEHOLDER_CALLBACK_URL
     if not token:

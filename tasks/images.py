@@ -7,12 +7,12 @@ working directory), so a flow parameter cannot read arbitrary files of the worke
 from __future__ import annotations
 
 import base64
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from anyint import AnyIntClient, AnyIntError, download, sniff
+from anyint._settings import settings
 
 __all__ = ["MAX_INLINE_BYTES", "ImageInput", "check_image_urls", "load_image"]
 
@@ -31,7 +31,7 @@ class ImageInput:
 
 
 def _allowed_root() -> Path:
-    return Path(os.environ.get("ANYINT_INPUT_DIR") or Path.cwd()).resolve()
+    return Path(settings().input_dir or Path.cwd()).resolve()
 
 
 def _checked_bytes(data: bytes, field: str) -> ImageInput:

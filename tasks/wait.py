@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -27,6 +26,7 @@ from anyint import (
     TaskTimeoutError,
     wait_for_task,
 )
+from anyint._settings import settings
 from blocks import AssetStore
 
 from . import journal, routes
@@ -105,7 +105,8 @@ def _mark_failed(store: AssetStore, submitted: SubmittedTask, status: str | None
 def _without_callback_token(snapshot: dict[str, Any]) -> dict[str, Any]:
     """``snapshot`` with the callback token masked: Suno echoes the request (``param``), callback
     URL included, and a FinishedTask travels on as a task or flow parameter, or a result."""
-    token = os.environ.get("ANYINT_CALLBACK_TOKEN", "").strip()
+    secret = settings().callback_token
+    token = secret.get_secret_value() if secret else ""
     text = json.dumps(snapshot)
     if not token or token not in text:
         return snapshot
