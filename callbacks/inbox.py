@@ -15,9 +15,6 @@ duplicates.
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -182,10 +179,9 @@ def write_record(
 ) -> tuple[bool, dict[str, Any]]:
     """Store one callback unless that (task, phase) is already in the inbox.
 
-    Blocking (store I/O): call it from a worker thread in async code. Writers in this process
-    are serialised per key, so concurrent duplicates leave exactly one record and the first
-    writer's ``received_at`` stands. Across processes two racing writers may both write; the
-    store's atomic rename still leaves one complete record, differing only in ``received_at``.
+    Blocking (store I/O): call it from a worker thread in async code. The record is written with
+    the store's exclusive create, so of concurrent duplicates (threads, processes, machines)
+    exactly one is written and the first writer's ``received_at`` stands.
 
     Args:
         store: Destination store.
@@ -212,11 +208,7 @@ def write_record(
         "received_at": (received_at or datetime.now(UTC)).isoformat(),
         "body": body,
     }
-    with _key_lock(key):
-        if store.exists(key):
-            return False, record
-        store.put_json(key, record)
-    return True, record
+    return store.create_json(key, record), record
 
 
 def callback_url(family: str) -> str:
@@ -246,27 +238,3 @@ def callback_url(family: str) -> str:
             "same secret token in the callback path"
         )
     return f"{base.rstrip('/')}/callbacks/{check_token(token)}/{family}"
-
-
-# -- per-key locks --------------------------------------------------------------------------------
-
-_locks: dict[str, tuple[threading.Lock, int]] = {}
-_locks_guard = threading.Lock()
-
-
-@contextmanager
-def _key_lock(key: str) -> Iterator[None]:
-    """Hold an in-process lock for ``key``; unused locks are dropped so the table stays small."""
-    with _locks_guard:
-        lock, users = _locks.get(key, (threading.Lock(), 0))
-        _locks[key] = (lock, users + 1)
-    try:
-        with lock:
-            yield
-    finally:
-        with _locks_guard:
-            lock, users = _locks[key]
-            if users == 1:
-                del _locks[key]
-            else:
-                _locks[key] = (lock, users - 1)

@@ -386,6 +386,9 @@ class _BrokenStore(AssetStore):
     def put_json(self, key: str, value: Any) -> Any:
         raise OSError("store unreachable")
 
+    def create_json(self, key: str, value: Any) -> bool:
+        raise OSError("store unreachable")
+
 
 async def test_store_failure_is_503_so_the_gateway_retries(
     caplog: pytest.LogCaptureFixture,
