@@ -1,6 +1,7 @@
 """Typed async client for AnyInt's multimodal gateway (no Prefect import here)."""
 
-from ._client import DEFAULT_BASE_URL, AnyIntClient, AnyIntSettings, AuthStyle
+from ._client import DEFAULT_BASE_URL, AnyIntClient, AuthStyle
+from ._download import DEFAULT_MAX_BYTES as DEFAULT_MAX_DOWNLOAD_BYTES
 from ._download import DownloadResult, MediaKind, download, sniff
 from ._exceptions import (
     AmbiguousSubmitError,
@@ -28,14 +29,14 @@ from ._exceptions import (
     TaskFailedError,
     TaskTimeoutError,
     UnprocessableEntityError,
-    make_status_error,
 )
 from ._polling import PollSchedule, TaskSnapshot, wait_for_task
-from ._retry import RetryPolicy, backoff_delay, parse_retry_after
-from ._utils import canonical_json, redact, request_digest
+from ._retry import RetryPolicy
+from .config import AnyIntSettings
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_DOWNLOAD_BYTES",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
@@ -69,13 +70,7 @@ __all__ = [
     "TaskSnapshot",
     "TaskTimeoutError",
     "UnprocessableEntityError",
-    "backoff_delay",
-    "canonical_json",
     "download",
-    "make_status_error",
-    "parse_retry_after",
-    "redact",
-    "request_digest",
     "sniff",
     "wait_for_task",
 ]

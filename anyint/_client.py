@@ -24,8 +24,8 @@ from ._exceptions import (
     proves_rejection,
 )
 from ._retry import RetryPolicy, parse_retry_after
-from ._settings import AnyIntSettings, settings
-from ._utils import mask, request_digest
+from .config import AnyIntSettings, settings
+from .records import mask, request_digest
 
 if TYPE_CHECKING:
     from .resources.anthropic import Anthropic
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .resources.suno import Suno
     from .resources.videos import Videos
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AnyIntClient", "AnyIntSettings", "AuthStyle"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AnyIntClient", "AuthStyle"]
 
 log = logging.getLogger("anyint")
 

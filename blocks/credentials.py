@@ -6,9 +6,8 @@ import httpx
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from anyint import AnyIntClient, RetryPolicy
-from anyint._client import DEFAULT_BASE_URL
-from anyint._settings import settings
+from anyint import DEFAULT_BASE_URL, AnyIntClient, RetryPolicy
+from anyint.config import settings
 
 __all__ = ["AnyIntCredentials"]
 

@@ -27,9 +27,8 @@ from prefect.blocks.core import Block
 from prefect.blocks.fields import SecretDict
 from pydantic import BaseModel, Field
 
-from anyint import AnyIntClient, MediaKind, download
-from anyint._download import DEFAULT_MAX_BYTES
-from anyint._settings import settings
+from anyint import DEFAULT_MAX_DOWNLOAD_BYTES, AnyIntClient, MediaKind, download
+from anyint.config import settings
 
 __all__ = ["AssetStore", "StoreDocumentError", "StoredAsset", "UnsafeKeyError"]
 
@@ -345,7 +344,7 @@ class AssetStore(Block):
         key: str,
         *,
         kind: MediaKind = "any",
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> StoredAsset:
         """Stream ``url`` into ``key`` (atomic, size-capped, type-checked, checksummed)."""
         with self.writer(key) as handle:

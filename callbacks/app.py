@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from anyint._settings import settings
+from anyint.config import settings
 from anyint.types.suno_callbacks import parse_callback
 from blocks.store import AssetStore
 

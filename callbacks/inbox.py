@@ -18,7 +18,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from anyint._settings import settings
+from anyint.config import settings
 from anyint.types.suno_requests import PLACEHOLDER_CALLBACK_URL
 from blocks.store import AssetStore, check_key
 

@@ -1,1 +1,19 @@
-"""Prefect flows: one per file, entrypoints only. See each module's docstring for what it needs."""
+"""Prefect flows, one per use case, and :func:`start_run`, which every flow calls first."""
+
+from ._common import ModelNeed, check_models, start_run
+from .content_brief import content_brief
+from .describe_images import describe_images
+from .generate_image import generate_image
+from .generate_video import generate_video
+from .music_video import music_video
+
+__all__ = [
+    "ModelNeed",
+    "check_models",
+    "content_brief",
+    "describe_images",
+    "generate_image",
+    "generate_video",
+    "music_video",
+    "start_run",
+]

@@ -20,7 +20,7 @@ from prefect.artifacts import (
 from prefect.context import FlowRunContext
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from anyint._utils import canonical_json
+from anyint.records import canonical_json
 from anyint.types.models import Modality, RouteFamily
 from tasks import AssetRecord, GatewayConfig, RunConfig
 

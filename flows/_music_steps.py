@@ -21,7 +21,7 @@ from prefect import get_run_logger
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from anyint import TaskTimeoutError
-from anyint._utils import CALLBACK_FIELDS
+from anyint.records import CALLBACK_FIELDS
 from anyint.types import RequestModel
 from anyint.types import suno as su
 from anyint.types.suno_requests import MODEL_LIMITS, PLACEHOLDER_CALLBACK_URL

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from anyint import AnyIntClient, MediaKind
-from anyint._utils import storable
+from anyint.records import storable
 from blocks import AssetStore, StoredAsset
 
 from . import journal

@@ -20,7 +20,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel
 
 from anyint import APIStatusError, NotFoundError
-from anyint._utils import redact, storable
+from anyint.records import redact, storable
 from blocks import AssetStore
 
 from . import journal, routes
@@ -52,7 +52,7 @@ class AssetRecord(BaseModel):
 
 
 def clean_request(body: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A request as it may be stored (see :func:`anyint._utils.storable`)."""
+    """A request as it may be stored (see :func:`anyint.records.storable`)."""
     if body is None:
         return None
     stored: dict[str, Any] = storable(body)

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from anyint import AnyIntClient, AnyIntError, download, sniff
-from anyint._settings import settings
+from anyint.config import settings
 
 __all__ = ["MAX_INLINE_BYTES", "ImageInput", "check_image_urls", "load_image"]
 

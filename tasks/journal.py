@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from anyint._utils import canonical_json, redact
+from anyint.records import canonical_json, redact
 from blocks import AssetStore, StoreDocumentError
 
 __all__ = [

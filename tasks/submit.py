@@ -29,7 +29,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
 from anyint import APIConnectionError, APIStatusError
-from anyint._utils import CALLBACK_FIELDS, storable
+from anyint.records import CALLBACK_FIELDS, storable
 
 from . import journal, routes
 from ._policy import RETRY_OPTIONS

@@ -26,7 +26,7 @@ from anyint import (
     TaskTimeoutError,
     wait_for_task,
 )
-from anyint._settings import settings
+from anyint.config import settings
 from blocks import AssetStore
 
 from . import journal, routes

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 import anyint
+import anyint.records
 from anyint import (
     AmbiguousSubmitError,
     AnyIntClient,
@@ -257,7 +258,7 @@ async def test_create_is_never_resent_after_it_may_have_arrived(
     assert len(rec.requests) == 1 and sleeps == []
     err = info.value
     assert not err.retryable
-    same = anyint.request_digest("POST", "/suno/generate", {"prompt": "p"})
+    same = anyint.records.request_digest("POST", "/suno/generate", {"prompt": "p"})
     assert err.request_digest == same  # the callback URL does not change what was asked
 
 
@@ -324,7 +325,7 @@ def test_storable_drops_secrets_callbacks_and_inline_media() -> None:
         "api_key": "sk-x",
         "input": {"img_url": frame, "nested": [{"callback_url": "u", "n": 1}]},
     }
-    out = anyint._utils.storable(body)
+    out = anyint.records.storable(body)
     assert out["prompt"] == "p" and "callBackUrl" not in out and "api_key" not in out
     assert out["input"]["nested"] == [{"n": 1}]
     assert out["input"]["img_url"].startswith(f"<{len(frame)} chars, sha256 ")

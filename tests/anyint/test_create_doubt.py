@@ -18,8 +18,9 @@ import httpx
 import pytest
 
 import anyint
+import anyint.records
 from anyint import AmbiguousSubmitError, AnyIntClient, RetryPolicy
-from anyint._utils import CALLBACK_FIELDS
+from anyint.records import CALLBACK_FIELDS
 
 from .conftest import TEST_KEY, Recorder
 
@@ -92,7 +93,7 @@ def error(status: int, message: str = "why") -> httpx.Response:
 
 def digest_of(family: Family) -> str:
     asked = {k: v for k, v in family.body.items() if k not in CALLBACK_FIELDS}
-    return anyint.request_digest("POST", family.path, asked)
+    return anyint.records.request_digest("POST", family.path, asked)
 
 
 # -- 5xx other than 503: doubt --------------------------------------------------------------------

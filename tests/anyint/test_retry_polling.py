@@ -14,10 +14,9 @@ from anyint import (
     RateLimitError,
     TaskFailedError,
     TaskTimeoutError,
-    backoff_delay,
-    parse_retry_after,
     wait_for_task,
 )
+from anyint._retry import backoff_delay, parse_retry_after
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,7 @@
-"""Small helpers shared by the client and its callers."""
+"""What may be stored or logged of a request: canonical JSON, digests, and secret-free copies.
+
+Public because every layer above the client keeps requests (journals, manifests) by these rules.
+"""
 
 from __future__ import annotations
 
