@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo clean
+.PHONY: install test test-fast lint typecheck pytest demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,6 +28,10 @@ pytest: install
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# The inner loop: no slow cases, no real processes; stops at the first failure.
+test-fast: install
+	$(BIN)/pytest -q -x -m "not slow and not process"
 
 # The main job: the music-video pipeline (+ an image and a video) on the embedded emulator.
 demo: install

@@ -29,6 +29,7 @@ def _check_manifests(root: Path) -> int:
     return count
 
 
+@pytest.mark.slow
 def test_the_demo_three_times_in_one_store(tmp_path: Path) -> None:
     store = tmp_path / "output"
     counts = []
