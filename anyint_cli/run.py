@@ -40,9 +40,17 @@ class FlowRunFailed(Exception):
     """A flow run ended failed, crashed or interrupted; says how to resume it."""
 
     def __init__(self, flow: str, flow_run_id: str | None, cause: BaseException) -> None:
-        first = (str(cause) or type(cause).__name__).splitlines()[0]
-        super().__init__(f"{type(cause).__name__}: {first}")
+        if self.interrupted_by(cause):
+            super().__init__("interrupted: the flow run stopped where it was (state Crashed)")
+        else:
+            first = (str(cause) or type(cause).__name__).splitlines()[0]
+            super().__init__(f"{type(cause).__name__}: {first}")
         self.flow, self.flow_run_id, self.cause = flow, flow_run_id, cause
+
+    @staticmethod
+    def interrupted_by(cause: BaseException) -> bool:
+        """Ctrl-C reaches a flow as KeyboardInterrupt or as the cancellation of its task."""
+        return isinstance(cause, KeyboardInterrupt | asyncio.CancelledError)
 
     @property
     def resumable(self) -> bool:
@@ -141,7 +149,7 @@ def report(call: Callable[[], Awaitable[Any]]) -> Any:
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         if exc.resumable:
             err.print(f"resume with: {exc.resume_command()}", highlight=False)
-        raise typer.Exit(130 if isinstance(exc.cause, KeyboardInterrupt) else 1) from None
+        raise typer.Exit(130 if exc.interrupted_by(exc.cause) else 1) from None
     except (typer.BadParameter, typer.Exit):
         raise
     except Exception as exc:
