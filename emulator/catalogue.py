@@ -4,6 +4,7 @@ serves per route family (our ``capabilities`` extension of the Models API, contr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ class ModelEntry:
 
     id: str
     display_name: str
-    capabilities: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # family -> (input, output)
+    capabilities: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]  # family -> (in, out)
     created: int = 1767225600  # 2026-01-01T00:00:00Z
 
     def as_json(self) -> dict[str, Any]:

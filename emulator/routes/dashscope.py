@@ -7,6 +7,7 @@ Errors use the DashScope envelope ``{request_id, code, message}`` (rendered by t
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from datetime import datetime
@@ -149,7 +150,7 @@ async def generate_image(
                 f"dashscope-image:{seed}:{size}",
                 f"image-{i}.png",
                 "image/png",
-                lambda s=seed: png(width, height, seed=s, text=prompt),
+                functools.partial(png, width, height, seed=seed, text=prompt),
             )
         )
     return {

@@ -9,6 +9,7 @@ envelope (rendered by the app). A ``callback_url`` gets the task's ``data`` on e
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from typing import Any
@@ -301,7 +302,7 @@ def _images(backend: Backend, base: str, task: Task) -> dict[str, Any]:
             f"kling-image:{task.id}:{i}",
             f"image-{i}.png",
             "image/png",
-            lambda s=seed, w=width, h=height: png(w, h, seed=s),
+            functools.partial(png, width, height, seed=seed),
         )
         images.append({"index": i, "url": url})
     return {"images": images}
