@@ -34,20 +34,12 @@ class SubmitInDoubtError(AmbiguousSubmitError):
             f"`anyint-flows tasks adopt {digest} TASK_ID` (the next run or resume waits on it) "
             f"or `anyint-flows tasks forget {digest}` (the next run or resume submits afresh)."
         )
-        # Built directly: the client's constructor describes one HTTP request, not a journal
-        # entry (both share the meaning and the ``retryable = False`` contract).
-        Exception.__init__(self, message)
+        super().__init__(
+            method="POST", path=route, request_digest=digest, cause=why or "unknown outcome"
+        )
+        # The same doubt, told as the journal sees it: with the commands that resolve it.
+        self.args = (message,)
         self.message = message
-        self.request = None
-        self.body = None
-        self.method = "POST"
-        self.path = route
-        self.request_digest = digest
-        self.cause = why or "unknown outcome"
-        self.status_code = None
-        self.http_status = None
-        self.gateway_message = None
-        self.request_id = None
         self.route = route
         self.digest = digest
 

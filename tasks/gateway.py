@@ -14,6 +14,7 @@ only says how this process reaches that URL).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,25 +105,25 @@ class GatewayConfig(BaseModel):
         return Connection(credentials, store, _TRANSPORTS.get(self.base_url.rstrip("/")))
 
 
-async def _credentials(name: str | None) -> AnyIntCredentials:
+B = TypeVar("B", AnyIntCredentials, AssetStore)
+
+
+async def _load(kind: type[B], name: str | None, parameter: str) -> B:
+    """The block saved as ``name``, or one that reads the environment when no name is given."""
     if name is None:
-        return AnyIntCredentials()
+        return kind()
     try:
-        return await AnyIntCredentials.aload(name)
+        return await kind.aload(name)
     except ValueError as exc:
         raise ValueError(
-            f"parameter 'credentials_block': no AnyIntCredentials block named {name!r} ({exc}); "
-            "save one with AnyIntCredentials(...).save(name)"
+            f"parameter {parameter!r}: no {kind.__name__} block named {name!r} ({exc}); save "
+            f"one with {kind.__name__}(...).save({name!r})"
         ) from None
+
+
+async def _credentials(name: str | None) -> AnyIntCredentials:
+    return await _load(AnyIntCredentials, name, "credentials_block")
 
 
 async def _store(name: str | None) -> AssetStore:
-    if name is None:
-        return AssetStore()
-    try:
-        return await AssetStore.aload(name)
-    except ValueError as exc:
-        raise ValueError(
-            f"parameter 'store_block': no AssetStore block named {name!r} ({exc}); save one "
-            "with AssetStore(...).save(name)"
-        ) from None
+    return await _load(AssetStore, name, "store_block")
