@@ -12,7 +12,8 @@ from rich.table import Table
 __all__ = ["console", "err", "show"]
 
 console = Console()
-err = Console(stderr=True)
+# soft_wrap: an error line stays one line in a CI log or a file, whatever the width.
+err = Console(stderr=True, soft_wrap=True)
 
 
 def show(result: Any) -> None:

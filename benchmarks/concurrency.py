@@ -72,9 +72,7 @@ async def measure(ks: list[int], stage_seconds: float) -> dict[str, Any]:
 
     Needs a Prefect API (the benchmark's harness or the test session's).
     """
-    from blocks import AnyIntCredentials, AssetStore
     from flows.music_video import music_video
-    from tasks import Gateway, use_gateway
 
     token = secrets.token_urlsafe(24)
     workdir = tempfile.TemporaryDirectory(prefix="anyint-bench-concurrency-")
@@ -102,8 +100,6 @@ async def measure(ks: list[int], stage_seconds: float) -> dict[str, Any]:
     critical = _critical_stages() * stage_seconds
     nonce = uuid.uuid4().hex[:6]
     out: dict[str, Any] = {"stage_seconds": stage_seconds, "critical_path_s": critical, "k": {}}
-    creds = AnyIntCredentials(api_key="sk-bench-concurrency", base_url=gateway_url)
-    gateway = Gateway(credentials=creds, store=AssetStore(base_url=store_url))
     try:
         with workdir, emulator, receiver:
             async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as control:
@@ -115,9 +111,13 @@ async def measure(ks: list[int], stage_seconds: float) -> dict[str, Any]:
                     calls = (await control.get("/_emulator/calls")).json()["calls"]
                     return [c for c in calls if c["created_task_id"]]
 
-                with (
-                    temp_env(ANYINT_CALLBACK_URL=receiver_url, ANYINT_CALLBACK_TOKEN=token),
-                    use_gateway(gateway),
+                # Configured as a user (or a worker) configures the flows: ANYINT_* variables.
+                with temp_env(
+                    ANYINT_BASE_URL=gateway_url,
+                    ANYINT_API_KEY="sk-bench-concurrency",
+                    ANYINT_STORE=store_url,
+                    ANYINT_CALLBACK_URL=receiver_url,
+                    ANYINT_CALLBACK_TOKEN=token,
                 ):
                     for k in ks:
                         before = len(await creates())

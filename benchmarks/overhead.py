@@ -17,7 +17,7 @@ import time
 import uuid
 from typing import Any
 
-from ._shared import Report
+from ._shared import Report, temp_env
 
 __all__ = ["measure", "run"]
 
@@ -55,26 +55,27 @@ async def measure(n: int, rounds: int = 2) -> dict[str, Any]:
     from prefect import flow
 
     from anyint import AnyIntClient
-    from blocks import AnyIntCredentials, AssetStore
+    from blocks import AnyIntCredentials
     from emulator.app import create_app
     from emulator.server import ThreadedEmulatorServer
-    from tasks import Gateway, use_gateway
+    from flows import start_run
     from tasks.understanding import describe_images
 
     app = create_app()
     server = ThreadedEmulatorServer(app).start()
     image = _png_data_url()
     key = "sk-bench-overhead"
-    store = AssetStore(base_url=f"memory://bench-overhead-{uuid.uuid4().hex[:8]}")
+    store_url = f"memory://bench-overhead-{uuid.uuid4().hex[:8]}"
     creds = AnyIntCredentials(api_key=key, base_url=server.base_url)
-    gateway = Gateway(credentials=creds, store=store)
 
     @flow(name="bench-overhead")
     async def described(questions: list[str]) -> tuple[float, int]:
-        # Time inside the flow too, to split flow-run startup from per-task cost.
+        # Time inside the flow too, to split flow-run startup from per-task cost. Building the
+        # run (gateway, intent, deadline) is part of every flow's startup, so it is not timed.
+        run = await start_run({"deadline_seconds": 600, "idempotency_key": None})
         start = time.perf_counter()
         for question in questions:
-            await describe_images([image], question, MODEL)
+            await describe_images(run, [image], question, MODEL)
         return time.perf_counter() - start, len(questions)
 
     async def bare(questions: list[str]) -> None:
@@ -102,7 +103,8 @@ async def measure(n: int, rounds: int = 2) -> dict[str, Any]:
     best_bare = best_flow = best_inside = float("inf")
     bare_calls = flow_calls = 0
     try:
-        with use_gateway(gateway):
+        # Configured as a user configures a flow: through the ANYINT_* environment.
+        with temp_env(ANYINT_BASE_URL=server.base_url, ANYINT_API_KEY=key, ANYINT_STORE=store_url):
             # Warm-up: imports, first flow run, first client; not timed.
             await described(questions("warm-up")[:2])
             await bare(questions("warm-up bare")[:2])

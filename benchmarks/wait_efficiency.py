@@ -213,11 +213,13 @@ async def callback_lag(repeats: int, stage_seconds: float = 0.2) -> dict[str, An
     from prefect import flow
 
     from anyint.types.suno_requests import PLACEHOLDER_CALLBACK_URL, GenerateParams
-    from blocks import AnyIntCredentials, AssetStore
+    from anyint_cli.embedded import embedded_gateway
+    from blocks import AssetStore
     from callbacks import create_callback_app
     from emulator.app import create_app
     from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport
-    from tasks import Gateway, submit, use_gateway, wait
+    from flows import start_run
+    from tasks import submit, wait
 
     poll_every = 30.0
     app = create_app()
@@ -228,25 +230,26 @@ async def callback_lag(repeats: int, stage_seconds: float = 0.2) -> dict[str, An
             "/_emulator/timing", json={"family": "suno", "after_seconds": stage_seconds}
         )
     token = secrets.token_urlsafe(24)
-    store = AssetStore(base_url=f"memory://bench-callbacks-{uuid.uuid4().hex[:8]}")
-    receiver = create_callback_app(store, token=token, emit_events=False)
+    store_url = f"memory://bench-callbacks-{uuid.uuid4().hex[:8]}"
+    receiver = create_callback_app(AssetStore(base_url=store_url), token=token, emit_events=False)
     clock = _SendClock(httpx.ASGITransport(app=receiver))
     app.backend.callbacks.transport = clock
-    creds = AnyIntCredentials(api_key="sk-bench-callbacks", base_url=IN_PROCESS_BASE_URL)
-    gateway = Gateway(credentials=creds, store=store, transport=EmulatorTransport(app))
+    # A base URL of its own: journal identities of this emulator never meet another's.
+    base_url = f"http://bench-callbacks-{uuid.uuid4().hex[:8]}.anyint.local"
 
     @flow(name="bench-callback-lag")
     async def one_song(body: dict[str, Any]) -> tuple[str, float]:
-        submitted = await submit("suno.generate", body)
-        await wait(
-            submitted, deadline_seconds=120, initial_interval=poll_every, max_interval=poll_every
-        )
+        run = await start_run({"deadline_seconds": 120, "poll_interval": poll_every})
+        # Polls stay poll_every apart (no backoff): only the callback can end a wait early.
+        run = run.model_copy(update={"max_interval": poll_every})
+        submitted = await submit(run, "suno.generate", body)
+        await wait(run, submitted)
         return submitted.task_id, time.perf_counter()
 
     lags, polls = [], []
     with (
         temp_env(ANYINT_CALLBACK_URL="http://callbacks.bench.local", ANYINT_CALLBACK_TOKEN=token),
-        use_gateway(gateway),
+        embedded_gateway(app, store_url, api_key="sk-bench-callbacks", base_url=base_url),
     ):
         for i in range(repeats):
             params = GenerateParams(

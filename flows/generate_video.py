@@ -24,7 +24,7 @@ from prefect import flow
 from pydantic import BaseModel, Field, ValidationError
 
 from flows._common import ModelNeed, check_models, checked_parameters, publish_assets, start_run
-from flows._params import BlockName, DeadlineSeconds, IdempotencyKey
+from flows._params import BlockName, DeadlineSeconds, IdempotencyKey, PollInterval
 from tasks import AssetRecord, fetch, submit, wait
 from tasks.assets import run_prefix
 from tasks.images import ImageInput, check_image_urls, load_image
@@ -151,6 +151,7 @@ async def generate_video(
     image: Image = None,
     duration: Duration = 5,
     deadline_seconds: DeadlineSeconds = 1800.0,
+    poll_interval: PollInterval = 5.0,
     idempotency_key: IdempotencyKey = None,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
@@ -164,6 +165,7 @@ async def generate_video(
         image: First frame: https URL, data URL or local path.
         duration: Seconds.
         deadline_seconds: Time budget for the wait; the error gives the resume command.
+        poll_interval: First poll interval in seconds (backs off up to 6x).
         idempotency_key: Runs with the same key share the gateway task and the stored video.
         credentials_block: Saved ``AnyIntCredentials`` block name.
         store_block: Saved ``AssetStore`` block name.

@@ -95,7 +95,7 @@ class RunDeadlineError(TaskTimeoutError):
         TaskError.__init__(
             self,
             f"{route} task {timeout.task_id} still {timeout.status} after waiting "
-            f"{timeout.waited:.1f}s: the run's deadline of {budget:.0f}s is spent. The task is "
+            f"{timeout.waited:.1f}s: the run's deadline of {budget:g}s is spent. The task is "
             f"still running on the gateway; to wait for it again without paying: {resume}",
             task_id=timeout.task_id,
             status=timeout.status,

@@ -100,7 +100,8 @@ class GatewayConfig(BaseModel):
         credentials = await _credentials(self.credentials_block)
         credentials = credentials.model_copy(update={"base_url": self.base_url})
         store = await _store(self.store_block)
-        if store.root_url != self.store_url:
+        if store.base_url != self.store_url:
+            # Pinned: the URL resolved at the run's start, and no environment read per operation.
             store = store.model_copy(update={"base_url": self.store_url})
         return Connection(credentials, store, _TRANSPORTS.get(self.base_url.rstrip("/")))
 

@@ -25,6 +25,8 @@ async def quick(prefect_harness: None) -> tuple[list[Report], dict[str, object]]
     return await run_all(quick=True, options={"streaming": {"size_mb": 20}})
 
 
+@pytest.mark.slow  # the quick path: about two minutes
+@pytest.mark.process  # emulator, receiver and download children
 def test_every_key_present_with_a_sane_value(quick: tuple[list[Report], dict[str, object]]) -> None:
     _, keys = quick
     assert keys["quick"] is True
@@ -37,6 +39,8 @@ def test_every_key_present_with_a_sane_value(quick: tuple[list[Report], dict[str
     json.dumps(keys)  # what --json writes
 
 
+@pytest.mark.slow  # the quick path: about two minutes
+@pytest.mark.process  # emulator, receiver and download children
 def test_reports_render(quick: tuple[list[Report], dict[str, object]]) -> None:
     reports, _ = quick
     assert [r.name for r in reports] == ["wait", "overhead", "concurrency", "streaming"]
@@ -46,6 +50,8 @@ def test_reports_render(quick: tuple[list[Report], dict[str, object]]) -> None:
         assert report.markdown().startswith("### ")
 
 
+@pytest.mark.slow  # the quick path: about two minutes
+@pytest.mark.process  # emulator, receiver and download children
 def test_record_writes_results(
     quick: tuple[list[Report], dict[str, object]],
     tmp_path: Path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ from callbacks import (
     write_record,
 )
 from callbacks.inbox import check_task_id
+from tests.blocks._race import race_in_processes
+from tests.blocks.test_store import PROCESSES, ROUNDS
 
 from .conftest import TOKEN
 
@@ -95,6 +98,26 @@ def test_racing_threads_leave_one_record(memory_store: AssetStore) -> None:
         t.join()
     assert sorted(results) == [False] * 31 + [True]
     assert memory_store.list("inbox") == ["inbox/t1/complete.json"]
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("backend", ["file", "s3"])
+def test_racing_processes_leave_one_record(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Receivers in separate processes (several replicas behind a load balancer) that get the
+    same callback at once write one record: the store's exclusive create decides."""
+    store = (
+        AssetStore(base_url=str(tmp_path / "inbox-store"))
+        if backend == "file"
+        else request.getfixturevalue("s3_store")
+    )
+    keys = [f"t{i}/complete" for i in range(ROUNDS)]
+    winners = race_in_processes("write_record", store.root_url, keys, PROCESSES)
+    assert {k: len(w) for k, w in winners.items()} == dict.fromkeys(keys, 1), winners
+    for key, (winner,) in winners.items():
+        task_id = key.partition("/")[0]
+        assert read_inbox(store, task_id)["complete"]["body"] == {"writer": winner}
 
 
 def test_s3_sees_records_written_by_another_process(s3_store: AssetStore) -> None:

@@ -1,13 +1,2 @@
-"""Deployment tests: the ``slow`` marker (a real Prefect server with process workers)."""
-
-from __future__ import annotations
-
-import pytest
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register ``slow`` here (pyproject is not this folder's to change); ``-m "not slow"``
-    skips the worker test."""
-    config.addinivalue_line(
-        "markers", "slow: starts real Prefect workers in subprocesses (about half a minute)"
-    )
+"""Deployment tests. The ``slow`` and ``process`` markers (the two-worker test) are registered in
+``pyproject.toml``; ``-m "not slow and not process"`` leaves that test out."""

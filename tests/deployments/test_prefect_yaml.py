@@ -173,14 +173,44 @@ def test_parameters_fit_the_flow(which: int) -> None:
     deployment = project().deployments[which]
     flow = flow_at(deployment.entrypoint)
     schema = parameter_schema(flow.fn).model_dump_for_openapi()
-    sets = [deployment.parameters]
-    sets += [{**deployment.parameters, **s.parameters} for s in deployment.schedules]
-    for params in sets:
+    for params in parameter_sets(deployment):
         unknown = set(params) - set(schema["properties"])
         assert not unknown, f"{deployment.entrypoint} takes no parameter(s) {sorted(unknown)}"
         # What the server checks (enforce_parameter_schema), then what the flow itself checks.
         validate(params, schema, raise_on_error=True)
         flow.validate_parameters(params)
+
+
+#: Parameters of the old run model: a deployment that still sets one fails every run it makes.
+REMOVED_PARAMETERS = {"max_wait_minutes", "force_new", "gateway", "budget"}
+
+
+def parameter_sets(deployment: Deployment) -> list[dict[str, Any]]:
+    """The parameters of an on-demand run, then of each schedule's runs."""
+    sets = [deployment.parameters]
+    return sets + [{**deployment.parameters, **s.parameters} for s in deployment.schedules]
+
+
+@pytest.mark.parametrize("which", range(len(project().deployments)), ids=deployment_ids())
+def test_no_removed_parameter(which: int) -> None:
+    for params in parameter_sets(project().deployments[which]):
+        assert not REMOVED_PARAMETERS & params.keys(), sorted(REMOVED_PARAMETERS & params.keys())
+
+
+def test_generate_video_sets_its_deadline_in_seconds() -> None:
+    (video,) = [d for d in project().deployments if d.entrypoint.endswith(":generate_video")]
+    assert video.parameters["deadline_seconds"] == 1800
+    schema = parameter_schema(flow_at(video.entrypoint).fn).model_dump_for_openapi()
+    assert "deadline_seconds" in schema["properties"]
+    assert not {"max_wait_minutes", "force_new"} & schema["properties"].keys()
+
+
+def test_scheduled_runs_are_each_new_work() -> None:
+    """A schedule with a fixed idempotency_key would hand back the first run's content forever."""
+    for deployment in project().deployments:
+        for schedule in deployment.schedules:
+            params = {**deployment.parameters, **schedule.parameters}
+            assert params.get("idempotency_key") is None, (deployment.name, schedule.slug)
 
 
 def test_parameter_check_catches_a_wrong_value() -> None:

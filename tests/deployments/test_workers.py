@@ -76,6 +76,7 @@ async def _poll(what: str, check: Callable[[], Awaitable[bool]], deadline: float
 
 
 @pytest.mark.slow
+@pytest.mark.process
 async def test_two_process_workers_share_one_pool(
     prefect_harness: None, emulator_url: str, tmp_path: Path
 ) -> None:
