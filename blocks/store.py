@@ -262,6 +262,7 @@ class AssetStore(Block):
         data = json.dumps(value, indent=2, sort_keys=True, default=str).encode()
         fs, path = self._fresh(key)
         fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        _sweep_partials(fs, path)
         protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
         try:
             if "file" in protocols or "local" in protocols:

@@ -11,6 +11,8 @@ whether a create is marked as one) hit every route. Faults handled by code that 
 family shares (the client's retry loop for statuses and dropped connections on the family's
 resource) hit one lead route per family, which keeps the suite within its time budget: all six
 AI Music creation routes go through ``Suno._create``, all their queries through ``Suno._query``.
+Faults that leave a create in doubt hit every create route: each must be recorded in doubt, never
+sent again, and resolved by ``adopt`` or ``forget`` with exactly one further create (or none).
 """
 
 from __future__ import annotations
@@ -23,17 +25,19 @@ from typing import Any, Literal
 from prefect import flow
 
 from anyint import (
-    NotFoundError,
+    BadRequestError,
+    ConflictError,
     PermissionDeniedError,
     PollSchedule,
     TaskFailedError,
 )
 from anyint.types.suno_requests import PLACEHOLDER_CALLBACK_URL
-from tasks import Gateway, SubmitInDoubtError, fetch, submit, wait
+from flows import start_run
+from tasks import GatewayConfig, SubmitInDoubtError, TaskLostError, fetch, submit, wait
 from tasks.generation import dashscope_image, gemini_image
 from tasks.understanding import describe_images
 
-from ._support import data_url, png_bytes
+from ._support import ADOPT_HINT, data_url, png_bytes
 
 Target = Literal["call", "query", "download", "task", "callback", "expiry"]
 
@@ -59,6 +63,9 @@ class Step:
         expiring: Outputs come from expiring asset URLs.
         callbacks: The route takes a callback URL.
         lead: The route that stands for its family under faults of family-wide code.
+        repeat_refused: Error type and message pattern (``{task_id}``: the existing task) with
+            which the gateway refuses a second task of this kind for the same parent: such a
+            re-send, after ``forget``, is answered without a new task.
     """
 
     name: str
@@ -75,6 +82,7 @@ class Step:
     expiring: bool = True
     callbacks: bool = False
     lead: bool = True
+    repeat_refused: tuple[type[Exception], str] | None = None
 
     @property
     def is_task(self) -> bool:
@@ -87,7 +95,8 @@ class Step:
         return self.name.startswith("suno")
 
 
-_MISSING = (NotFoundError, r"not found")
+#: A task the gateway no longer knows (a 404, or DashScope's UNKNOWN) is lost, never re-created.
+_MISSING = (TaskLostError, r"no longer knows task .*anyint-flows tasks forget")
 _SUNO = "suno"
 STEPS: list[Step] = [
     Step("anthropic", "POST /anthropic/v1/messages", expiring=False),
@@ -111,7 +120,7 @@ STEPS: list[Step] = [
         },
         query="GET /dashscope/v1/tasks/*",
         failed="FAILED",
-        unknown=(TaskFailedError, r"ended UNKNOWN"),
+        unknown=_MISSING,
     ),
     Step(
         "kling-text2video",
@@ -120,6 +129,23 @@ STEPS: list[Step] = [
         route="kling.text2video",
         body={"model_name": "kling-v3", "prompt": "a fox in snow", "duration": 1},
         query="GET /transtreams/kling/v1/videos/text2video/*",
+        failed="failed",
+        unknown=_MISSING,
+        callbacks=True,
+    ),
+    Step(
+        "kling-image2video",
+        "POST /transtreams/kling/v1/videos/image2video",
+        family="kling",
+        lead=False,
+        route="kling.image2video",
+        body={
+            "model_name": "kling-v3",
+            "prompt": "the fox wakes up",
+            "image": "https://frames.reliability.invalid/first.png",
+            "duration": 1,
+        },
+        query="GET /transtreams/kling/v1/videos/image2video/*",
         failed="failed",
         unknown=_MISSING,
         callbacks=True,
@@ -198,6 +224,7 @@ STEPS: list[Step] = [
         failed="GENERATE_WAV_FAILED",
         unknown=_MISSING,
         callbacks=True,
+        repeat_refused=(ConflictError, r"already exists: taskId '{task_id}'"),
     ),
     Step(
         "suno-cover",
@@ -211,6 +238,7 @@ STEPS: list[Step] = [
         failed="GENERATE_COVER_FAILED",
         unknown=_MISSING,
         callbacks=True,
+        repeat_refused=(BadRequestError, r"already generated .*taskId '{task_id}'"),
     ),
 ]
 
@@ -228,6 +256,10 @@ class Expect:
         keeps_task_id: The message must name the gateway task id.
         creates: Gateway tasks created by the step (task routes).
         processed: Paid calls the gateway carried out (sync routes).
+        sends: Create requests the gateway received (None: not checked). A create in doubt is
+            sent exactly once: no layer sends it again.
+        resolve: The step ends in doubt; the row then resolves it (adopt the created task, or
+            forget the step) and resumes the same flow run.
     """
 
     error: type[Exception] | None = None
@@ -235,11 +267,15 @@ class Expect:
     keeps_task_id: bool = False
     creates: int = 1
     processed: int = 1
+    sends: int | None = None
+    resolve: bool = False
 
 
 OK = Expect()
-IN_DOUBT_UNSENT = Expect(SubmitInDoubtError, r"force_new=True", creates=0)
-IN_DOUBT_CREATED = Expect(SubmitInDoubtError, r"force_new=True", creates=1)
+#: In doubt, and no task exists (the gateway never carried the create out).
+IN_DOUBT_UNSENT = Expect(SubmitInDoubtError, ADOPT_HINT, creates=0, sends=1, resolve=True)
+#: In doubt, and the task exists (the gateway created it; only its answer was lost).
+IN_DOUBT_CREATED = Expect(SubmitInDoubtError, ADOPT_HINT, creates=1, sends=1, resolve=True)
 RESENT = Expect(processed=2)  # a sync call whose answer was lost is asked again (see README)
 
 
@@ -317,13 +353,30 @@ SLOW_SECONDS = 0.8  # the injected delay: well past the client's read timeout be
 READ_TIMEOUT = 0.3
 
 FAULTS: list[Fault] = [
-    # The paid call itself. Statuses are answered before any work, so a retry is safe.
+    # The paid call itself. 4xx, 429 and 503 prove the gateway refused it: retried safely.
     Fault("429", "call", {"fault": "status", "status": 429}),
     Fault("429-retry-after", "call", {"fault": "status", "status": 429, "retry_after": 0.15}),
     Fault("430", "call", {"fault": "status", "status": 430}, only=lambda s: s.is_suno),
     Fault("455", "call", {"fault": "status", "status": 455}, only=lambda s: s.is_suno),
-    Fault("500", "call", {"fault": "status", "status": 500, "times": 2}),
     Fault("503", "call", {"fault": "status", "status": 503}),
+    # A 500 proves nothing about a create (the task may exist): doubt, sent once, never again.
+    # A sync call is no create: it is retried as any request.
+    Fault("500", "call", {"fault": "status", "status": 500, "times": 2}, task=None),
+    Fault(
+        "500-create", "call", {"fault": "status", "status": 500}, task=IN_DOUBT_UNSENT, sync=None
+    ),
+    # The gateway carried the create out, then answered 5xx: the task exists. Every create route.
+    *(
+        Fault(
+            f"status-after-{code}",
+            "call",
+            {"fault": "status_after", "status": code},
+            task=IN_DOUBT_CREATED,
+            sync=RESENT,
+            scope="route",
+        )
+        for code in (500, 502, 504)
+    ),
     # Connection faults: the client cannot know whether a create arrived, so it never resends.
     # Every route: each resource method must mark its create as one.
     Fault("drop-before", "call", {"fault": "drop_before"}, task=IN_DOUBT_UNSENT),
@@ -348,6 +401,7 @@ FAULTS: list[Fault] = [
     Fault("sse-error", "call", {"fault": "sse_error"}, only=lambda s: s.streaming, sync=RESENT),
     # The status query: a GET, always safe to repeat.
     Fault("query-503", "query", {"fault": "status", "status": 503, "times": 2}),
+    Fault("query-500", "query", {"fault": "status", "status": 500}),
     Fault("query-drop-before", "query", {"fault": "drop_before"}),
     Fault("query-drop-after", "query", {"fault": "drop_after"}),
     Fault("query-truncate", "query", {"fault": "truncate"}),
@@ -394,6 +448,9 @@ def cases() -> list[tuple[Step, Fault]]:
 RETRY_TELLTALE = 30.0
 #: Below this a failing row cannot have been retried by Prefect.
 FAIL_FAST_SECONDS = 10.0
+#: The run's waiting budget and first poll interval in these flows.
+DEADLINE_SECONDS = 20.0
+POLL_INTERVAL = 0.01
 # Rows that must recover retry at once; rows that must fail fast retry (if ever) very late.
 # Retry counts and retry conditions stay the product's own.
 _FAST = {"retry_delay_seconds": 0}
@@ -407,44 +464,57 @@ _SYNC_PLAIN = {name: t.with_options(**_SLOW) for name, t in _SYNC.items()}
 
 @flow(name="reliability-task-step")
 async def task_step(
-    route: str, body: dict[str, Any], pause: float = 0.0, quick: bool = True
+    route: str,
+    body: dict[str, Any],
+    pause: float = 0.0,
+    quick: bool = True,
+    idempotency_key: str | None = None,
+    deadline_seconds: float = DEADLINE_SECONDS,
 ) -> dict[str, Any]:
     """submit → wait → fetch of one task route; ``pause`` lets asset URLs expire before fetch."""
     do_submit, do_wait, do_fetch = _QUICK if quick else _PLAIN
-    submitted = await do_submit(route, body)
-    finished = await do_wait(
-        submitted, deadline_seconds=20, initial_interval=0.01, max_interval=0.05
+    run = await start_run(
+        {
+            "route": route,
+            "body": body,
+            "idempotency_key": idempotency_key,
+            "deadline_seconds": deadline_seconds,
+            "poll_interval": POLL_INTERVAL,
+        }
     )
+    submitted = await do_submit(run, route, body)
+    finished = await do_wait(run, submitted)
     if pause:
         await asyncio.sleep(pause)
-    records = await do_fetch(finished, request=body, model=body.get("model"))
-    return {"finished": finished, "records": records}
+    records = await do_fetch(run, finished, request=body, model=body.get("model"))
+    return {"submitted": submitted, "finished": finished, "records": records}
 
 
 @flow(name="reliability-sync-step")
 async def sync_step(step: str, quick: bool = True) -> dict[str, Any]:
     """One sync route call through its Prefect task."""
     tasks = _SYNC_QUICK if quick else _SYNC_PLAIN
+    run = await start_run({"step": step, "poll_interval": POLL_INTERVAL})
     if step == "anthropic":
         image = data_url(png_bytes())
-        answer = await tasks["anthropic"]([image], "What is this?", "claude-sonnet-4-6")
+        answer = await tasks["anthropic"](run, [image], "What is this?", "claude-sonnet-4-6")
         return {"answer": answer, "records": []}
     if step.startswith("gemini"):
         records = await tasks["gemini"](
-            "a lighthouse", "gemini-3.1-flash-image-preview", stream=step == "gemini-stream"
+            run, "a lighthouse", "gemini-3.1-flash-image-preview", stream=step == "gemini-stream"
         )
     else:
-        records = await tasks["dashscope-image"]("a poster", "qwen-image-plus", size="328*200")
+        records = await tasks["dashscope-image"](run, "a poster", "qwen-image-plus", size="328*200")
     return {"records": records}
 
 
 PARENT_PROMPT = "a parent song for follow-ups"
 
 
-async def make_parent(gateway: Gateway) -> dict[str, str]:
+async def make_parent(gateway: GatewayConfig) -> dict[str, str]:
     """A finished song (outside Prefect): ``task_id`` and the first track's ``audio_id``."""
     schedule = PollSchedule(initial=0.01, max_interval=0.05, deadline=20)
-    async with gateway.client() as client:
+    async with (await gateway.connect()).client() as client:
         created = await client.suno.generate(
             custom_mode=False,
             instrumental=False,

@@ -1,45 +1,65 @@
-"""Helpers shared by the reliability tests: a quick-retry gateway, call-log and store checks."""
+"""Helpers shared by the reliability tests: quick client retries, resuming a flow run, bounded
+waits on real conditions, and call-log and store checks."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import fnmatch
 import hashlib
 import io
 import posixpath
-from dataclasses import dataclass
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
+import pytest
 from PIL import Image
+from prefect import get_client
+from prefect.client.schemas.objects import State
+from prefect.flow_engine import run_flow_async
 
 from anyint import AnyIntClient, RetryPolicy
-from blocks import AssetStore
+from blocks import AnyIntCredentials, AssetStore
 from blocks.store import PARTIAL_MARK
 from callbacks import create_callback_app
 from emulator.app import EmulatorApp
-from tasks import Gateway
+from tasks import GatewayConfig, SubmitInDoubtError
+from tasks.journal import JournalEntry
+from tasks.resolve import list_entries
+
+T = TypeVar("T")
 
 #: A recognisable callback token (the secret path segment of callback URLs).
 CALLBACK_TOKEN = "cbtok-canary-5d1e8b7f2a9c4e06"
 #: Where the in-process callback receiver pretends to live.
 RECEIVER_URL = "http://receiver.reliability.test"
+#: What every doubt message must tell the user to do (and never to simply re-send).
+ADOPT_HINT = r"anyint-flows tasks adopt [0-9a-f]{64} TASK_ID"
+FORGET_HINT = r"anyint-flows tasks forget [0-9a-f]{64}"
 
 
-@dataclass(frozen=True)
-class FastRetryGateway(Gateway):
-    """A gateway whose clients retry transient failures after 10-50 ms instead of 0.5-8 s.
+def fast_retries(monkeypatch: pytest.MonkeyPatch, *, read_timeout: float | None = None) -> None:
+    """Make every gateway client of this process retry transient failures after 10-50 ms
+    instead of 0.5-8 s (and, when given, time out reads after ``read_timeout`` seconds).
 
-    Only the backoff is shortened: which failures are retried, how often, and the honouring of
-    ``Retry-After`` stay exactly as in production.
+    Only the backoff (and the read timeout) change: which failures are retried, how often, and
+    the honouring of ``Retry-After`` stay exactly as in production. Tasks build their clients
+    from :class:`AnyIntCredentials` in the process they run in, so this is the one seam.
     """
+    original = AnyIntCredentials.get_client
 
-    def client(self) -> AnyIntClient:
-        client = super().client()
+    def quick(self: AnyIntCredentials, transport: httpx.AsyncBaseTransport | None = None) -> Any:
+        if read_timeout is not None:
+            self = self.model_copy(update={"timeout_seconds": read_timeout})
+        client: AnyIntClient = original(self, transport=transport)
         client.retry = RetryPolicy(
             max_retries=client.retry.max_retries, initial_delay=0.01, max_delay=0.05
         )
         return client
+
+    monkeypatch.setattr(AnyIntCredentials, "get_client", quick)
 
 
 def png_bytes(
@@ -75,6 +95,73 @@ def wire_receiver(emulator: EmulatorApp, store: AssetStore, setenv: Any) -> Any:
     return app
 
 
+# -- flow runs ------------------------------------------------------------------------------------
+
+
+def flow_run_id(state: State[Any]) -> str:
+    """The id of the flow run a ``return_state=True`` call ended in."""
+    run_id = state.state_details.flow_run_id
+    assert run_id is not None, state
+    return str(run_id)
+
+
+async def resume(flow: Any, run_id: str) -> State[Any]:
+    """Execute the flow run ``run_id`` again (the same flow run, its own parameters), as
+    ``anyint-flows run FLOW --resume ID`` does; returns its final state."""
+    async with get_client() as client:
+        flow_run = await client.read_flow_run(run_id)  # type: ignore[arg-type]
+    return await run_flow_async(  # type: ignore[no-any-return]
+        flow, flow_run=flow_run, parameters=flow_run.parameters, return_type="state"
+    )
+
+
+async def failure_of(state: State[Any]) -> BaseException:
+    """The exception a failed flow run ended with."""
+    assert state.is_failed(), f"expected a failed run, got {state.type}: {state.message}"
+    error = await state.aresult(raise_on_failure=False)
+    assert isinstance(error, BaseException), error
+    return error
+
+
+def in_doubt(store: AssetStore) -> list[JournalEntry]:
+    """The journal's steps in doubt (the newest attempt of each)."""
+    return list_entries(store, "in_doubt")
+
+
+def only_doubt(store: AssetStore, error: BaseException) -> JournalEntry:
+    """The one step in doubt, which must be the one ``error`` names."""
+    assert isinstance(error, SubmitInDoubtError), repr(error)
+    entries = in_doubt(store)
+    assert [e.digest for e in entries] == [error.digest], entries
+    return entries[0]
+
+
+def gateway_config(base_url: str, store: AssetStore) -> GatewayConfig:
+    """The :class:`GatewayConfig` of flows that talk to ``base_url`` and store into ``store``."""
+    return GatewayConfig(base_url=base_url, store_url=store.root_url)
+
+
+async def until(
+    condition: Callable[[], Awaitable[T | None] | T | None],
+    *,
+    within: float = 10.0,
+    every: float = 0.02,
+    what: str = "the condition",
+) -> T:
+    """Poll ``condition`` until it returns something truthy (and return it), at most ``within``
+    seconds: a bounded wait on a real fact, never a sleep standing in for one."""
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if isinstance(value, Awaitable):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {within} s")
+        await asyncio.sleep(every)
+
+
 # -- the emulator's call log ----------------------------------------------------------------------
 
 
@@ -95,8 +182,14 @@ def processed(log: list[dict[str, Any]], match: str) -> int:
     return sum(
         1
         for c in matching(log, match)
-        if 200 <= c["status"] < 300 or c["fault"] in ("drop_after", "truncate")
+        if 200 <= c["status"] < 300 or c["fault"] in ("drop_after", "truncate", "status_after")
     )
+
+
+def created_ids(log: list[dict[str, Any]], match: str | None = None) -> list[str]:
+    """Ids of the tasks the gateway created (in order), optionally only by matching calls."""
+    chosen = log if match is None else matching(log, match)
+    return [c["created_task_id"] for c in chosen if c["created_task_id"]]
 
 
 async def inject(control: httpx.AsyncClient, match: str, **fault: Any) -> None:
@@ -111,6 +204,7 @@ async def inject(control: httpx.AsyncClient, match: str, **fault: Any) -> None:
 def raw_keys(store: AssetStore) -> list[str]:
     """Every file in the store, temporary ones included (``store.list`` hides those)."""
     fs, root = store._fs()
+    fs.invalidate_cache(root)
     if not fs.exists(root):
         return []
     return sorted(posixpath.relpath(p, root) for p in fs.find(root))
@@ -126,11 +220,11 @@ def read_bytes(store: AssetStore, key: str) -> bytes:
 def assert_store_consistent(store: AssetStore) -> list[dict[str, Any]]:
     """No temporary file anywhere, and every recorded asset matches its record.
 
-    Checks each asset sidecar (``<key>.json`` beside an asset) and each run manifest entry: the
-    stored bytes have the recorded size and sha256.
+    Checks each asset sidecar (``<key>.json`` beside an asset), each run manifest entry and each
+    output a ``done`` journal entry lists: the stored bytes have the recorded size and sha256.
 
     Returns:
-        Every manifest entry found (for further checks).
+        Every manifest and sidecar entry found (for further checks).
     """
     keys = raw_keys(store)
     partial = [k for k in keys if PARTIAL_MARK in k]
@@ -146,4 +240,7 @@ def assert_store_consistent(store: AssetStore) -> list[dict[str, Any]]:
         assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["bytes"], entry["sha256"]), (
             f"{entry['key']} does not match its record"
         )
+    for step in list_entries(store, "done"):
+        for output in step.outputs:
+            assert store.sha256(output.key) == output.sha256, f"{output.key} != its journal entry"
     return entries

@@ -23,9 +23,10 @@ from anyint import AnyIntClient
 from blocks import AssetStore
 from emulator.app import create_app
 from emulator.server import ThreadedEmulatorServer
-from tasks import Gateway, submit
+from flows import start_run
+from tasks import submit
 from tasks.images import MAX_INLINE_BYTES, load_image
-from tests.conftest import CANARY_KEY
+from tests.conftest import CANARY_KEY, EmulatedGateway
 
 from ._support import calls, data_url, png_bytes
 
@@ -66,7 +67,8 @@ def _suno_song(**fields: Any) -> dict[str, Any]:
 
 @flow(name="reliability-bad-submit")
 async def _submit_flow(route: str, body: dict[str, Any]) -> Any:
-    return await submit(route, body)
+    run = await start_run({"route": route, "body": body})
+    return await submit(run, route, body)
 
 
 def _flow(name: str, **params: Any) -> Callable[[AnyIntClient, AssetStore, Path], Awaitable[Any]]:
@@ -218,7 +220,35 @@ FLOWS: list[Bad] = [
     Bad("music-stems-enum", _flow("music_video", stems="all"), "'stems'"),
     Bad("music-instrumental-type", _flow("music_video", instrumental="maybe"), "'instrumental'"),
     Bad("music-title-without-lyrics", _flow("music_video", lyrics=False, title="Hi"), "'title'"),
-    Bad("music-deadline-limit", _flow("music_video", deadline_seconds=0), "'deadline_seconds'"),
+    *(
+        Bad(
+            f"{name.replace('_', '-')}-deadline-{label}",
+            _flow(name, deadline_seconds=value),
+            "'deadline_seconds'",
+        )
+        for name in ("music_video", "generate_video", "content_brief")
+        for label, value in (
+            ("infinity", float("inf")),
+            ("1e308", 1e308),
+            ("negative", -1),
+            ("zero", 0),
+            ("nan", float("nan")),
+        )
+    ),
+    *(
+        Bad(
+            f"{name.replace('_', '-')}-key-{label}",
+            _flow(name, idempotency_key=key),
+            "'idempotency_key'",
+        )
+        for name, label, key in (
+            ("music_video", "nul", "run\x00one"),
+            ("generate_video", "newline", "run\none"),
+            ("generate_image", "escape", "\x1b[31mred"),
+            ("music_video", "del", "run\x7f"),
+            ("generate_video", "empty", ""),
+        )
+    ),
     Bad("describe-no-images", _flow("describe_images", images=[]), "'images'"),
     Bad("describe-route-enum", _flow("describe_images", route="openai"), "'route'"),
     Bad(
@@ -264,6 +294,9 @@ FLOWS: list[Bad] = [
     Bad("image-blank-prompt", _flow("generate_image", prompt=" "), "'prompt'"),
     Bad("video-duration-limit", _flow("generate_video", duration=0), "'duration'"),
     Bad("video-duration-type", _flow("generate_video", duration="five"), "'duration'"),
+    # Gone with the run model (one deadline per run; a new run is new work): refused by name.
+    Bad("video-max-wait-gone", _flow("generate_video", max_wait_minutes=5), "max_wait_minutes"),
+    Bad("video-force-new-gone", _flow("generate_video", force_new=True), "force_new"),
     Bad("video-image-file-url", _flow("generate_video", image="file:///etc/passwd"), "'?image"),
     Bad(
         "video-image-unreachable",
@@ -300,7 +333,7 @@ def _row(bad: Bad) -> Any:
 @pytest.mark.parametrize("bad", [_row(b) for b in ROWS])
 async def test_bad_input(
     bad: Bad,
-    gateway: Gateway,
+    gateway: EmulatedGateway,
     control: httpx.AsyncClient,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -309,7 +342,7 @@ async def test_bad_input(
     monkeypatch.chdir(tmp_path)
     (tmp_path.parent / "x.png").write_bytes(png_bytes())  # exists, but outside the folder
     (tmp_path / "huge.png").write_bytes(png_bytes() + b"\0" * MAX_INLINE_BYTES)
-    async with gateway.client() as client:
+    async with (await gateway.config.connect()).client() as client:
         with pytest.raises(Exception) as info:
             result = bad.run(client, gateway.store, tmp_path)
             if isinstance(result, Awaitable):
@@ -329,6 +362,29 @@ CLI: list[tuple[str, list[str], str]] = [
     ("cli-unknown-parameter", ["run", "generate-image", "--params", '{"nope": 1}'], "nope"),
     ("cli-music-model", ["run", "music-video", "--params", '{"model": "V9"}'], "'model'"),
     ("cli-video-duration", ["run", "generate-video", "--params", '{"duration": 99}'], "'duration'"),
+    *(
+        (
+            f"cli-deadline-{label}",
+            ["run", "music-video", "--params", f'{{"deadline_seconds": {value}}}'],
+            "'deadline_seconds'",
+        )
+        for label, value in (("infinity", "Infinity"), ("nan", "NaN"), ("1e308", "1e308"))
+    ),
+    (
+        "cli-key-control",
+        ["run", "generate-video", "--params", '{"idempotency_key": "a\\u0000b"}'],
+        "'idempotency_key'",
+    ),
+    (
+        "cli-video-max-wait-gone",
+        ["run", "generate-video", "--params", '{"max_wait_minutes": 5}'],
+        "max_wait_minutes",
+    ),
+    (
+        "cli-video-force-new",
+        ["run", "generate-video", "--params", '{"force_new": true}'],
+        "force_new",
+    ),
     ("cli-image-size-type", ["run", "generate-image", "--params", '{"size": 5}'], "'size'"),
     (
         "cli-describe-outside",

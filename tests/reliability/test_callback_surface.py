@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,15 +25,18 @@ from typing import Any
 import httpx
 import pytest
 
-from blocks import AnyIntCredentials, AssetStore
+from anyint_cli.embedded import embedded_gateway
+from blocks import AssetStore
 from callbacks import read_inbox
 from emulator.app import EmulatorApp
 from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport
-from tasks import Gateway, use_gateway
 from tests.conftest import CANARY_KEY, created_task_ids
 
 from ._matrix import STEPS, fill, make_parent, task_step
-from ._support import CALLBACK_TOKEN
+from ._support import CALLBACK_TOKEN, gateway_config
+
+#: Every test here talks to the receiver running as a process of its own.
+pytestmark = pytest.mark.process
 
 MAX_BODY = 64 * 1024
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,11 +213,10 @@ async def test_emulator_callbacks_of_every_route_reach_the_process(
     # The gateway posts to the receiver over TCP; waits read the receiver's (folder) store.
     monkeypatch.setenv("ANYINT_CALLBACK_URL", receiver.url)
     monkeypatch.setenv("ANYINT_CALLBACK_TOKEN", CALLBACK_TOKEN)
-    creds = AnyIntCredentials(api_key=CANARY_KEY, base_url=IN_PROCESS_BASE_URL)
-    gateway = Gateway(creds, receiver.store, EmulatorTransport(emulator))
+    base_url = f"http://emulator-{uuid.uuid4().hex[:12]}.anyint.local"
     steps = [s for s in STEPS if s.callbacks]
-    with use_gateway(gateway):
-        parent = await make_parent(gateway)
+    with embedded_gateway(emulator, receiver.store.root_url, api_key=CANARY_KEY, base_url=base_url):
+        parent = await make_parent(gateway_config(base_url, receiver.store))
         for step in steps:
             assert step.route is not None
             await task_step(step.route, fill(step.body, parent))

@@ -1,9 +1,11 @@
-"""Crash and re-run: the ``music-video`` flow's process is SIGKILLed after each stage, then re-run.
+"""Crash and resume: the ``music-video`` flow's process is SIGKILLed after each stage, then the
+same flow run is resumed (``anyint-flows run music-video --resume FLOW_RUN_ID``).
 
 The emulator runs as a real server in the test process (it outlives the kill and keeps its call
 log); the flow runs in a subprocess (:mod:`tests.reliability._subprocess_flow`) against the
-session's Prefect server, with a local-folder store and a Prefect home (result storage: the submit
-cache) that the killed run and the re-run share.
+session's Prefect server, with a local-folder store and a Prefect home that the killed run and
+the resume share. The killed run's id is read from durable facts (the submit journal names the
+flow run that claimed each step) and checked against the Prefect API.
 
 The stage is read from durable facts only (the submit journal in the store, the emulator's call
 log and task states), never from sleeps. The process is frozen (SIGSTOP) while the facts are
@@ -11,15 +13,15 @@ checked, so the kill lands exactly in the state that was checked: in particular 
 between its journal entry and the gateway's answer, the ambiguous window that
 :func:`test_kill_in_the_ambiguous_window_ends_in_doubt_not_a_second_create` hits on purpose.
 
-Both layers of the submit guard show up in the re-runs: submits whose Prefect result was persisted
-before the kill come back ``Cached``; the later ones (killed before Prefect persisted the result)
-are handed back by the journal ("reusing gateway task ..."). A download cut by the kill may leave
-a hidden ``.partial-`` file behind (nothing runs after SIGKILL); it is never a final key and never
-in a manifest, which is what is checked.
+The journal alone hands every earlier task back to the resume ("reusing gateway task ...").
+A download cut by the kill may leave a hidden ``.partial-`` file behind (nothing runs after
+SIGKILL); the resume's write of the same key sweeps it, so none is left once the resume is done,
+and every manifest entry is a stored file with its sha256.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -32,12 +34,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
+from prefect import get_client
 from prefect.settings import PREFECT_API_URL
 
+from blocks import AssetStore
 from blocks.store import PARTIAL_MARK
+from emulator.app import create_app
 from emulator.server import ThreadedEmulatorServer
+from tasks.resolve import adopt
+
+from ._support import gateway_config, raw_keys
+
+#: Every test here runs the flow in processes of its own.
+pytestmark = pytest.mark.process
 
 REPO = Path(__file__).resolve().parents[2]
 #: Seconds per Suno task stage: a song takes 3 of them, every other task 1. Slow enough that
@@ -45,6 +57,7 @@ REPO = Path(__file__).resolve().parents[2]
 STAGE_SECONDS = 0.3
 #: Flow parameters of both runs: fast polling, everything on (lyrics, stems, WAV, cover, video).
 PARAMS: dict[str, Any] = {"poll_interval": 0.05, "deadline_seconds": 60.0}
+API_KEY = "sk-crash-test"
 #: How often the durable facts are read while waiting for a stage.
 LOOK_EVERY = 0.01
 #: Bound on waiting for a stage or a run (process start with Prefect's import is ~3 s of it).
@@ -79,16 +92,23 @@ class Facts:
     """What the store and the emulator durably say about the pipeline right now.
 
     Attributes:
-        journals: Submit journal state (``sending``/``created``/``failed``) per route.
+        journals: Submit journal state of the newest attempt (``sending``/``created``/``done``
+            ...) per route.
+        digests: The journal digest per route.
+        flow_runs: The flow runs that claimed the journal's attempts.
         task_ids: Gateway task id per route, once created.
         statuses: Emulator status per gateway task id.
         calls: The emulator's call log.
+        partial: Temporary files of downloads in flight under ``assets/``.
     """
 
     journals: dict[str, str] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+    flow_runs: set[str] = field(default_factory=set)
     task_ids: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)
 
     def status(self, route: str) -> str | None:
         """Emulator status of the task created for ``route``."""
@@ -99,20 +119,27 @@ class Facts:
 def read_facts(store_dir: Path, control: httpx.Client) -> Facts:
     """Read the submit journal (files in the store) and the emulator's call log and tasks."""
     facts = Facts()
-    for path in sorted((store_dir / "submits").glob("*.json")):
-        if PARTIAL_MARK in path.name:
+    for folder in sorted((store_dir / "submits").glob("*")):
+        attempts = sorted(p for p in folder.glob("*.json") if PARTIAL_MARK not in p.name)
+        if not attempts:
             continue
-        record = json.loads(path.read_text())  # written by rename: never half a file
+        record = json.loads(attempts[-1].read_text())  # written by rename: never half a file
         facts.journals[record["route"]] = record["state"]
+        facts.digests[record["route"]] = record["digest"]
+        if record.get("flow_run_id"):
+            facts.flow_runs.add(record["flow_run_id"])
         if record.get("task_id"):
             facts.task_ids[record["route"]] = record["task_id"]
     facts.statuses = {t["id"]: t["status"] for t in control.get("/_emulator/tasks").json()["tasks"]}
     facts.calls = control.get("/_emulator/calls").json()["calls"]
+    facts.partial = sorted(
+        str(p.relative_to(store_dir)) for p in (store_dir / "assets").rglob(f"*{PARTIAL_MARK}*")
+    )
     return facts
 
 
 def _created(facts: Facts, route: str) -> bool:
-    return facts.journals.get(route) == "created"
+    return facts.journals.get(route) in ("created", "done")
 
 
 def _no_follow_up_yet(facts: Facts) -> bool:
@@ -135,15 +162,58 @@ STAGES: dict[str, Callable[[Facts], bool]] = {
         _created(f, "suno.mp4-generate") and f.status("suno.mp4-generate") == "PENDING"
     ),
 }
+#: Killed while a download is being written (with slow asset URLs, see :class:`SlowAssets`).
+MID_DOWNLOAD: Callable[[Facts], bool] = lambda f: bool(f.partial)  # noqa: E731
 
 
 # -- fixtures and process helpers -----------------------------------------------------------------
 
 
+class SlowAssets:
+    """ASGI wrapper that serves the emulator's asset URLs like a slow CDN: the body in small
+    chunks with a pause between them, so a download stays in flight (its ``.partial-`` file in
+    the store) long enough to be caught. Every other request passes through unchanged."""
+
+    CHUNK = 16 * 1024
+    PAUSE = 0.01
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/_assets/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def trickle(message: Any) -> None:
+            if message["type"] != "http.response.body" or message.get("more_body"):
+                await send(message)
+                return
+            body = message.get("body", b"")
+            for at in range(0, max(len(body), 1), self.CHUNK):
+                last = at + self.CHUNK >= len(body)
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": body[at : at + self.CHUNK],
+                        "more_body": not last,
+                    }
+                )
+                if not last:
+                    await asyncio.sleep(self.PAUSE)
+
+        await self.app(scope, receive, trickle)
+
+
 @pytest.fixture
-def server() -> Iterator[ThreadedEmulatorServer]:
-    """The emulator on a real socket, Suno slowed to :data:`STAGE_SECONDS` per stage."""
-    with ThreadedEmulatorServer() as running:
+def server(request: pytest.FixtureRequest) -> Iterator[ThreadedEmulatorServer]:
+    """The emulator on a real socket, Suno slowed to :data:`STAGE_SECONDS` per stage (and its
+    asset URLs slowed down too, with ``@pytest.mark.parametrize("server", ["slow-assets"],
+    indirect=True)``)."""
+    app = create_app()
+    if getattr(request, "param", None) == "slow-assets":
+        app = SlowAssets(app)
+    with ThreadedEmulatorServer(app) as running:
         response = httpx.post(
             f"{running.base_url}/_emulator/timing",
             json={"family": "suno", "after_seconds": STAGE_SECONDS},
@@ -161,25 +231,28 @@ def live_control(server: ThreadedEmulatorServer) -> Iterator[httpx.Client]:
 
 @dataclass
 class FlowProcess:
-    """How to start the flow in a subprocess; both runs share the store and the Prefect home."""
+    """How to start the flow in a subprocess; every execution shares the store and Prefect home."""
 
     env: dict[str, str]
     workdir: Path
     runs: int = 0
 
-    def start(self) -> tuple[subprocess.Popen[bytes], Path, Path]:
-        """Start one run; returns the process, where its result goes, and its output log."""
+    def start(self, resume: str | None = None) -> tuple[subprocess.Popen[bytes], Path, Path]:
+        """Start a new run, or resume the flow run ``resume``; returns the process, where its
+        result goes, and its output log."""
         self.runs += 1
         result = self.workdir / f"result-{self.runs}.json"
         log = self.workdir / f"output-{self.runs}.log"
+        params = json.dumps({} if resume else PARAMS)  # a resume runs with the run's own
         with log.open("wb") as out:  # a file, not a pipe: a chatty run never blocks on it
             process = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
                     "tests.reliability._subprocess_flow",
-                    json.dumps(PARAMS),
+                    params,
                     str(result),
+                    *([resume] if resume else []),
                 ],
                 cwd=REPO,
                 env=self.env,
@@ -202,7 +275,7 @@ def flow_process(
     env = {
         **os.environ,
         "ANYINT_BASE_URL": server.base_url,
-        "ANYINT_API_KEY": "sk-crash-test",
+        "ANYINT_API_KEY": API_KEY,
         "ANYINT_STORE": str(store_dir),
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         "PREFECT_HOME": str(prefect_home),
@@ -266,33 +339,28 @@ def creates(calls: list[dict[str, Any]]) -> dict[str, list[str | None]]:
     return out
 
 
-# -- the tests ------------------------------------------------------------------------------------
+def killed_run(facts: Facts) -> str:
+    """The flow run the killed process executed: the one the journal names, which the Prefect
+    API knows as a ``music-video`` run that never finished."""
+    (run_id,) = facts.flow_runs
+
+    async def read() -> tuple[str, bool]:
+        async with get_client() as client:
+            flow_run = await client.read_flow_run(run_id)  # type: ignore[arg-type]
+            flow = await client.read_flow(flow_run.flow_id)
+        return flow.name, bool(flow_run.state and flow_run.state.is_final())
+
+    name, final = anyio.run(read)
+    assert (name, final) == ("music-video", False), (run_id, name, final)
+    return run_id
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("stage", list(STAGES))
-def test_killed_after_a_stage_the_rerun_completes_without_paying_twice(
-    stage: str, flow_process: FlowProcess, live_control: httpx.Client
-) -> None:
-    store_dir = Path(flow_process.env["ANYINT_STORE"])
-    process, _, log = flow_process.start()
-    at_kill = kill_at(process, log, STAGES[stage], store_dir, live_control)
-    assert STAGES[stage](at_kill)
-
-    rerun, result_path, rerun_log = flow_process.start()
-    assert finish(rerun, rerun_log) == 0, rerun_log.read_text()[-5000:]
-    result = json.loads(result_path.read_text())
-
-    # One create per logical step, over both runs; the re-run owns exactly those tasks.
-    calls = live_control.get("/_emulator/calls").json()["calls"]
-    made = creates(calls)
-    assert {path: len(ids) for path, ids in made.items()} == dict.fromkeys(made, 1), made
-    assert result["task_ids"] == {step: made[path][0] for step, path in CREATE_PATHS.items()}
-    # Whatever the killed run had submitted, the re-run reused rather than paid for.
-    submitted_before = {STEP_OF_ROUTE[r] for r, s in at_kill.journals.items() if s == "created"}
-    assert submitted_before <= set(result["reused_steps"]), (submitted_before, result)
-
-    # The re-run's manifest lists every asset once, each matching the stored bytes.
+def assert_resumed_store(store_dir: Path, result: dict[str, Any]) -> None:
+    """After the resume: no temporary file anywhere in the store, and the run's manifest lists
+    every asset once, each a stored file with its size and sha256."""
+    store = AssetStore(base_url=str(store_dir))
+    partial = [k for k in raw_keys(store) if PARTIAL_MARK in k]
+    assert partial == [], f"temporary files left after the resume: {partial}"
     manifest = json.loads((store_dir / result["manifest_key"]).read_text())
     keys = [entry["key"] for entry in manifest["assets"]]
     assert len(keys) == len(set(keys)), keys
@@ -306,11 +374,72 @@ def test_killed_after_a_stage_the_rerun_completes_without_paying_twice(
         assert entry["task_id"] in result["task_ids"].values()
 
 
+def resume_to_the_end(
+    flow_process: FlowProcess, run_id: str, control: httpx.Client
+) -> tuple[dict[str, Any], dict[str, list[str | None]]]:
+    """Resume ``run_id`` in a new process until it completes; its result and the creates."""
+    process, result_path, log = flow_process.start(resume=run_id)
+    assert finish(process, log) == 0, log.read_text()[-5000:]
+    result = json.loads(result_path.read_text())
+    made = creates(control.get("/_emulator/calls").json()["calls"])
+    return result, made
+
+
+# -- the tests ------------------------------------------------------------------------------------
+
+
 @pytest.mark.slow
-def test_kill_in_the_ambiguous_window_ends_in_doubt_not_a_second_create(
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_killed_after_a_stage_the_resume_completes_without_paying_twice(
+    stage: str, flow_process: FlowProcess, live_control: httpx.Client
+) -> None:
+    store_dir = Path(flow_process.env["ANYINT_STORE"])
+    process, _, log = flow_process.start()
+    at_kill = kill_at(process, log, STAGES[stage], store_dir, live_control)
+    assert STAGES[stage](at_kill)
+    run_id = killed_run(at_kill)
+
+    result, made = resume_to_the_end(flow_process, run_id, live_control)
+
+    # One create per logical step, over both executions; the resume owns exactly those tasks.
+    assert {path: len(ids) for path, ids in made.items()} == dict.fromkeys(made, 1), made
+    assert result["task_ids"] == {step: made[path][0] for step, path in CREATE_PATHS.items()}
+    # Whatever the killed execution had submitted, the resume reused rather than paid for.
+    submitted_before = {STEP_OF_ROUTE[r] for r, s in at_kill.journals.items() if s == "created"}
+    submitted_before |= {STEP_OF_ROUTE[r] for r, s in at_kill.journals.items() if s == "done"}
+    assert submitted_before <= set(result["reused_steps"]), (submitted_before, result)
+    assert result["manifest_key"] == f"runs/{run_id}/manifest.json"  # the same flow run
+    assert_resumed_store(store_dir, result)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["slow-assets"], indirect=True)
+def test_killed_mid_download_the_resume_leaves_no_partial_file(
     flow_process: FlowProcess, live_control: httpx.Client
 ) -> None:
-    """Killed after the gateway created the song task and answered, before the journal write."""
+    """Killed while an asset is being written: the dead writer's ``.partial-`` file is swept by
+    the resume's write of the same key, and nothing half-written is ever a stored asset."""
+    store_dir = Path(flow_process.env["ANYINT_STORE"])
+    process, _, log = flow_process.start()
+    at_kill = kill_at(process, log, MID_DOWNLOAD, store_dir, live_control)
+    assert at_kill.partial, at_kill
+    run_id = killed_run(at_kill)
+
+    result, made = resume_to_the_end(flow_process, run_id, live_control)
+    assert {path: len(ids) for path, ids in made.items()} == dict.fromkeys(made, 1), made
+    assert_resumed_store(store_dir, result)
+    for partial in at_kill.partial:
+        final = partial.partition(PARTIAL_MARK)[0]
+        assert (store_dir / final).is_file(), f"{final} was never stored"
+
+
+@pytest.mark.slow
+def test_kill_in_the_ambiguous_window_ends_in_doubt_not_a_second_create(
+    flow_process: FlowProcess, live_control: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the gateway created the song task and answered, before the journal write:
+    the resume stops in doubt without sending; adopting the task from the call log lets the
+    next resume finish with exactly one song create."""
     store_dir = Path(flow_process.env["ANYINT_STORE"])
     # The gateway sits on the song create for a while before carrying it out.
     response = live_control.post(
@@ -343,14 +472,36 @@ def test_kill_in_the_ambiguous_window_ends_in_doubt_not_a_second_create(
         time.sleep(LOOK_EVERY)
     os.kill(process.pid, signal.SIGKILL)
     assert process.wait(timeout=10) == -signal.SIGKILL
-    assert read_facts(store_dir, live_control).journals["suno.generate"] == "sending"
+    at_kill = read_facts(store_dir, live_control)
+    assert at_kill.journals["suno.generate"] == "sending"
+    run_id = killed_run(at_kill)
 
-    rerun, result_path, rerun_log = flow_process.start()
+    # The resume finds the claim its own flow run left while sending: doubt, nothing sent.
+    rerun, result_path, rerun_log = flow_process.start(resume=run_id)
     assert finish(rerun, rerun_log) != 0
     output = rerun_log.read_text()
-    assert "SubmitInDoubtError" in output and "force_new=True" in output
+    assert "SubmitInDoubtError" in output and "anyint-flows tasks adopt" in output, output[-3000:]
+    assert f"--resume {run_id}" in output, output[-3000:]
     assert not result_path.exists()
     made = creates(live_control.get("/_emulator/calls").json()["calls"])
     assert len(made["/suno/generate"]) == 1  # never a second create
     assert len(made["/suno/generate-lyrics"]) == 1
-    assert read_facts(store_dir, live_control).journals["suno.generate"] == "sending"
+    facts = read_facts(store_dir, live_control)
+    assert facts.journals["suno.generate"] == "in_doubt"
+    digest = facts.digests["suno.generate"]
+    assert digest in output
+
+    # The user looks on the gateway (here: its call log) and adopts the task found there.
+    (task_id,) = made["/suno/generate"]
+    assert task_id is not None
+    monkeypatch.setenv("ANYINT_API_KEY", API_KEY)
+    config = gateway_config(
+        flow_process.env["ANYINT_BASE_URL"], AssetStore(base_url=str(store_dir))
+    )
+    anyio.run(adopt, config, digest, task_id)
+
+    result, made = resume_to_the_end(flow_process, run_id, live_control)
+    assert {path: len(ids) for path, ids in made.items()} == dict.fromkeys(made, 1), made
+    assert result["task_ids"]["song"] == task_id
+    assert {"lyrics", "song"} <= set(result["reused_steps"]), result["reused_steps"]
+    assert_resumed_store(store_dir, result)

@@ -4,31 +4,41 @@ Each row runs one logical step inside a small Prefect flow (``_matrix.task_step`
 ``sync_step``) and checks that it recovers from a transient fault, or fails fast with a clear
 message that keeps the gateway task id; that the call log shows no second create; and that the
 store holds no temporary file and only assets matching their records.
+
+A row that leaves a create in doubt (a 5xx other than 503, an answer lost after the gateway did
+the work, a connection dropped after sending, a read timeout) then checks the way out: running
+the same intent again refuses again without sending; ``adopt`` of the task the call log shows
+finishes the step with no create; ``forget`` makes the next run create exactly once more. Doubt
+after ``status_after`` is resumed through a shared ``idempotency_key``, every other doubt by
+resuming the same flow run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
+from prefect.client.schemas.objects import State
 
-from blocks import AnyIntCredentials, AssetStore
+from blocks import AssetStore
 from callbacks import read_inbox
 from emulator.app import EmulatorApp
 from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport, ThreadedEmulatorServer
-from tasks import Gateway, use_gateway
-from tests.conftest import CANARY_KEY, created_task_ids
+from tasks import GatewayConfig, SubmitInDoubtError
+from tasks.resolve import adopt, forget
+from tests.conftest import EmulatedGateway
 
 from ._matrix import (
     FAIL_FAST_SECONDS,
     READ_TIMEOUT,
     SLOW_SECONDS,
+    Expect,
     Fault,
     Step,
     cases,
@@ -38,51 +48,53 @@ from ._matrix import (
     task_step,
 )
 from ._support import (
-    FastRetryGateway,
+    FORGET_HINT,
     assert_store_consistent,
     calls,
+    created_ids,
+    failure_of,
+    fast_retries,
+    flow_run_id,
+    gateway_config,
     inject,
+    matching,
+    only_doubt,
     processed,
+    resume,
+    until,
     wire_receiver,
 )
 
 
 @asynccontextmanager
-async def _gateway(
-    emulator: EmulatorApp, store: AssetStore, threaded: bool
-) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
-    """A quick-retry gateway and a control-plane client, in process or over a real socket."""
+async def _wired(
+    gateway: EmulatedGateway,
+    emulator: EmulatorApp,
+    threaded: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[tuple[GatewayConfig, httpx.AsyncClient]]:
+    """The gateway the flows use and a control-plane client: in process, or over a real socket
+    (then ``ANYINT_BASE_URL`` points the flows at it, as a user would)."""
     if not threaded:
-        transport = EmulatorTransport(emulator)
-        creds = AnyIntCredentials(api_key=CANARY_KEY, base_url=IN_PROCESS_BASE_URL)
-        async with httpx.AsyncClient(transport=transport, base_url=IN_PROCESS_BASE_URL) as c:
-            yield FastRetryGateway(credentials=creds, store=store, transport=transport), c
+        async with httpx.AsyncClient(
+            transport=EmulatorTransport(emulator), base_url=IN_PROCESS_BASE_URL
+        ) as c:
+            yield gateway.config, c
         return
     with ThreadedEmulatorServer(emulator) as server:
-        creds = AnyIntCredentials(
-            api_key=CANARY_KEY, base_url=server.base_url, timeout_seconds=READ_TIMEOUT
-        )
+        monkeypatch.setenv("ANYINT_BASE_URL", server.base_url)
         async with httpx.AsyncClient(base_url=server.base_url) as c:
-            yield FastRetryGateway(credentials=creds, store=store), c
+            yield gateway_config(server.base_url, gateway.store), c
 
 
-async def _parent(gateway: Gateway) -> dict[str, str]:
-    # With the normal read timeout: rendering a first song can take longer than the short one of
-    # the threaded rows. Same base URL, so the song's asset URLs stay reachable.
-    creds = gateway.credentials.model_copy(update={"timeout_seconds": 300.0})
-    return await make_parent(Gateway(creds, gateway.store, gateway.transport))
-
-
-async def _settle(control: httpx.AsyncClient, deadline: float = 5.0) -> None:
+async def _settle(control: httpx.AsyncClient) -> None:
     """Wait until the delayed request has been carried out on the server (the client gave up on
     it, the server did not), so the call log shows what it did."""
-    start = time.monotonic()
-    while time.monotonic() - start < deadline:
-        log = await calls(control)
-        if all(c["status"] for c in log if c["fault"] == "delay"):
-            return
-        await asyncio.sleep(SLOW_SECONDS / 8)
-    raise AssertionError("the delayed request never completed on the server")
+
+    async def done() -> bool:
+        return all(c["status"] for c in await calls(control) if c["fault"] == "delay")
+
+    await until(done, within=5.0, every=SLOW_SECONDS / 8, what="the delayed request")
 
 
 async def _arm(control: httpx.AsyncClient, step: Step, fault: Fault) -> None:
@@ -94,12 +106,22 @@ async def _arm(control: httpx.AsyncClient, step: Step, fault: Fault) -> None:
     await inject(control, fault.match(step), **fault.spec)
 
 
-async def _run(step: Step, fault: Fault, body: dict[str, Any], quick: bool) -> dict[str, Any]:
+def _key_intent(fault: Fault) -> str | None:
+    """Doubt after ``status_after`` is resolved through an ``idempotency_key`` (a new flow run
+    of the same intent); every other doubt through a resume of the same flow run."""
+    return f"rel-{uuid.uuid4().hex[:16]}" if fault.spec.get("fault") == "status_after" else None
+
+
+async def _run(
+    step: Step, fault: Fault, body: dict[str, Any], quick: bool, key: str | None
+) -> State[Any]:
     if step.is_task:
         assert step.route is not None
         pause = fault.spec["asset_ttl"] * 1.5 if fault.target == "expiry" else 0.0
-        return await task_step(step.route, body, pause=pause, quick=quick)
-    return await sync_step(step.name, quick=quick)
+        return await task_step(  # type: ignore[no-any-return]
+            step.route, body, pause=pause, quick=quick, idempotency_key=key, return_state=True
+        )
+    return await sync_step(step.name, quick=quick, return_state=True)  # type: ignore[no-any-return]
 
 
 def _check_error(exc: BaseException | None, step: Step, fault: Fault, new_ids: list[str]) -> None:
@@ -138,40 +160,105 @@ def _param(step: Step, fault: Fault) -> Any:
     return pytest.param(step, fault, id=f"{step.name}-{fault.id}")
 
 
+Rerun = Callable[[], Awaitable[State[Any]]]
+
+
+async def _resolve(
+    step: Step,
+    expect: Expect,
+    error: BaseException | None,
+    rerun: Rerun,
+    config: GatewayConfig,
+    control: httpx.AsyncClient,
+    before: int,
+) -> None:
+    """The step is in doubt: it stays in doubt (never sent again) until resolved; adopting the
+    task the gateway made finishes it with no create; forgetting it makes exactly one more."""
+    store = AssetStore(base_url=config.store_url)
+    entry = only_doubt(store, error)  # type: ignore[arg-type]
+    assert entry.route == step.route and re.search(FORGET_HINT, str(error)), str(error)
+    sent = len(matching(await calls(control), step.call))
+
+    # Not resolved: the same intent runs again and refuses again, sending nothing.
+    again = await failure_of(await rerun())
+    assert isinstance(again, SubmitInDoubtError) and again.digest == entry.digest, repr(again)
+    log = await calls(control)
+    assert len(matching(log, step.call)) == sent, "a create in doubt was sent again"
+    made = created_ids(log)[before:]
+    assert len(made) == expect.creates, made
+
+    if expect.creates:
+        # The task the gateway made, read from its call log, is adopted: no create at all.
+        (task_id,) = made
+        await adopt(config, entry.digest, task_id)
+        state = await rerun()
+        assert state.is_completed(), state.message
+        result = await state.aresult()
+        assert result["submitted"].task_id == task_id and result["submitted"].reused
+        log = await calls(control)
+        assert len(matching(log, step.call)) == sent and created_ids(log)[before:] == made, log
+        stored = {e["key"] for e in assert_store_consistent(store)}
+        assert result["records"] and {r.key for r in result["records"]} <= stored
+
+    # Forgotten: the next run of the same intent submits afresh, exactly once.
+    forget(store, entry.digest)
+    state = await rerun()
+    log = await calls(control)
+    assert len(matching(log, step.call)) == sent + 1, "forget must lead to exactly one create"
+    fresh = created_ids(log)[before:][len(made) :]
+    if step.repeat_refused is not None and made:
+        # The gateway keeps one task of this kind per parent: it refuses the re-send, naming
+        # the task it has (the one to adopt), and makes none.
+        refused = await failure_of(state)
+        kind, pattern = step.repeat_refused
+        assert isinstance(refused, kind), repr(refused)
+        assert re.search(pattern.format(task_id=made[0]), str(refused)), str(refused)
+        assert fresh == [], fresh
+        return
+    assert state.is_completed(), state.message
+    result = await state.aresult()
+    assert fresh == [result["submitted"].task_id] and not result["submitted"].reused, fresh
+    stored = {e["key"] for e in assert_store_consistent(store)}
+    assert result["records"] and {r.key for r in result["records"]} <= stored
+
+
 @pytest.mark.parametrize(("step", "fault"), [_param(s, f) for s, f in cases()])
 async def test_fault(
     step: Step,
     fault: Fault,
+    gateway: EmulatedGateway,
     emulator: EmulatorApp,
-    store: AssetStore,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     expect = fault.expect(step)
+    store = gateway.store
     if fault.target == "callback":
         wire_receiver(emulator, store, monkeypatch.setenv)
-    async with _gateway(emulator, store, fault.threaded) as (gateway, control):
+    async with _wired(gateway, emulator, fault.threaded, monkeypatch) as (config, control):
         if step.family:
             await control.post(
                 "/_emulator/timing", json={"family": step.family, "after_seconds": 0.02}
             )
-        parent = await _parent(gateway) if step.parent else {}
+        # The parent song with the normal read timeout: rendering it can take longer than the
+        # short one of the threaded rows.
+        parent = await make_parent(config) if step.parent else {}
+        fast_retries(monkeypatch, read_timeout=READ_TIMEOUT if fault.threaded else None)
         body = fill(step.body, parent)
-        before = await created_task_ids(control)
+        log = await calls(control)
+        before, sent_before = len(created_ids(log)), len(matching(log, step.call))
         await _arm(control, step, fault)
-        error: BaseException | None = None
-        result: dict[str, Any] = {}
+        key = _key_intent(fault)
+        quick = expect.error is None
         start = time.monotonic()
-        with use_gateway(gateway):
-            try:
-                result = await _run(step, fault, body, quick=expect.error is None)
-            except Exception as exc:
-                error = exc
+        state = await _run(step, fault, body, quick, key)
         elapsed = time.monotonic() - start
+        error = None if state.is_completed() else await failure_of(state)
+        result: dict[str, Any] = await state.aresult() if error is None else {}
         if fault.threaded:
             await _settle(control)
         await emulator.backend.callbacks.drain()
         log = await calls(control)
-        new_ids = (await created_task_ids(control))[len(before) :]
+        new_ids = created_ids(log)[before:]
 
         if expect.error is None:
             assert error is None, f"{step.name} did not recover from {fault.id}: {error!r}"
@@ -182,6 +269,9 @@ async def test_fault(
             assert len(new_ids) == len(set(new_ids)) == expect.creates, new_ids
         else:
             assert processed(log, step.call) == expect.processed, log
+        if expect.sends is not None:
+            sent = len(matching(log, step.call)) - sent_before
+            assert sent == expect.sends, f"the create was sent {sent} times: {log}"
         entries = assert_store_consistent(store)
         records = result.get("records", [])
         if expect.error is None:
@@ -197,3 +287,18 @@ async def test_fault(
         if fault.target == "callback":
             (task_id,) = new_ids
             await _check_callbacks(fault, control, store, task_id)
+        if expect.resolve:
+            assert step.route is not None
+            if key is None:
+                run_id = flow_run_id(state)
+
+                def rerun() -> Awaitable[State[Any]]:
+                    return resume(task_step, run_id)
+            else:
+
+                def rerun() -> Awaitable[State[Any]]:
+                    return task_step(  # type: ignore[no-any-return]
+                        step.route, body, quick=quick, idempotency_key=key, return_state=True
+                    )
+
+            await _resolve(step, expect, error, rerun, config, control, before)

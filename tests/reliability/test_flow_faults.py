@@ -3,7 +3,9 @@
 The task-level matrix (``test_fault_matrix.py``) covers every route and fault; here each flow gets
 a mix of transient faults it must ride out, and permanent ones it must fail fast on with the
 gateway task id in the message. In every row: no gateway route got a second create, and the
-store holds no temporary file and only assets matching their records.
+store holds no temporary file and only assets matching their records. A row that ends in doubt
+is then resolved (``adopt`` the task the call log shows, or ``forget`` the step) and the same
+flow run is resumed: it completes with exactly one create per route over both executions.
 """
 
 from __future__ import annotations
@@ -13,22 +15,34 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 
 from anyint import PermissionDeniedError, TaskFailedError
-from blocks import AssetStore
 from emulator.app import EmulatorApp
-from tasks import Gateway, SubmitInDoubtError
+from tasks import SubmitInDoubtError, TaskLostError
+from tasks.resolve import adopt, forget
+from tests.conftest import EmulatedGateway
 
-from ._support import assert_store_consistent, calls, inject, wire_receiver
+from ._support import (
+    ADOPT_HINT,
+    assert_store_consistent,
+    calls,
+    failure_of,
+    flow_run_id,
+    inject,
+    matching,
+    only_doubt,
+    resume,
+    wire_receiver,
+)
 
 #: A permanent failure that Prefect retried would take at least 2 + 10 s more (tasks/_policy.py).
 FAIL_FAST_SECONDS = 8.0
-# Flows build their own Gateway from the current one (gateway_for), so they retry on the client's
-# real schedule (0.5-1 s): rows keep transient faults few.
+# Flows build their clients from the ANYINT_* environment, so they retry on the client's real
+# schedule (0.5-1 s): rows keep transient faults few.
 _FAST_MUSIC = {"poll_interval": 0.05}
 
 
@@ -48,6 +62,9 @@ class FlowCase:
         receiver: Deliver callbacks to a receiver on the flow's store.
         ttl: Asset URL lifetime to set on the emulator.
         slow: Takes around 5 s (the client's real retry backoff, a whole pipeline).
+        resolve: The run ends in doubt on ``doubt_call``: ``adopt`` the task the gateway made
+            there, or ``forget`` the step; then the same flow run is resumed.
+        doubt_call: ``"METHOD /path"`` of the create in doubt.
     """
 
     id: str
@@ -61,9 +78,20 @@ class FlowCase:
     receiver: bool = False
     ttl: float | None = None
     slow: bool = False
+    resolve: Literal["adopt", "forget"] | None = None
+    doubt_call: str | None = None
 
 
 _MUSIC_CREATES = 6  # lyrics, song, stems, WAV, cover art, music video
+#: The music-video step each create path belongs to.
+_MUSIC_STEPS = {
+    "/suno/generate-lyrics": "lyrics",
+    "/suno/generate": "song",
+    "/suno/vocal-removal": "stems",
+    "/suno/wav-generate": "wav",
+    "/suno/generate-cover": "cover_art",
+    "/suno/mp4-generate": "music_video",
+}
 
 CASES: list[FlowCase] = [
     FlowCase(
@@ -77,7 +105,8 @@ CASES: list[FlowCase] = [
             ("POST /suno/vocal-removal", {"fault": "status", "status": 430}),
             ("GET /suno/query/vocal-removal", {"fault": "truncate"}),
             ("POST /suno/wav-generate", {"fault": "status", "status": 455}),
-            ("POST /suno/mp4-generate", {"fault": "status", "status": 500}),
+            ("POST /suno/mp4-generate", {"fault": "status", "status": 503}),
+            ("GET /suno/query/mp4", {"fault": "status", "status": 500}),
         ],
         creates=_MUSIC_CREATES,
         slow=True,
@@ -111,7 +140,37 @@ CASES: list[FlowCase] = [
         [("POST /suno/vocal-removal", {"fault": "drop_after"})],
         creates=_MUSIC_CREATES - 1,  # no music video after a step in doubt
         error=SubmitInDoubtError,
-        match="force_new=True",
+        match=ADOPT_HINT,
+        resolve="adopt",
+        doubt_call="POST /suno/vocal-removal",
+    ),
+    FlowCase(
+        "music-video-mp4-500-in-doubt",
+        "music_video",
+        _FAST_MUSIC,
+        # A 500 answering a create proves nothing: the task may exist. Here it does not.
+        [("POST /suno/mp4-generate", {"fault": "status", "status": 500})],
+        creates=_MUSIC_CREATES - 1,
+        error=SubmitInDoubtError,
+        match=ADOPT_HINT,
+        resolve="forget",
+        doubt_call="POST /suno/mp4-generate",
+    ),
+    FlowCase(
+        "video-dashscope-status-after-502",
+        "generate_video",
+        {"duration": 1},
+        [
+            (
+                "POST /dashscope/v1/services/aigc/video-generation/video-synthesis",
+                {"fault": "status_after", "status": 502},
+            )
+        ],
+        creates=1,
+        error=SubmitInDoubtError,
+        match=ADOPT_HINT,
+        resolve="adopt",
+        doubt_call="POST /dashscope/v1/services/aigc/video-generation/video-synthesis",
     ),
     FlowCase(
         "video-kling-transient",
@@ -131,8 +190,9 @@ CASES: list[FlowCase] = [
         {"duration": 1},
         [("POST /dashscope/v1/services/aigc/*", {"fault": "task_unknown"})],
         creates=1,
-        error=TaskFailedError,
-        match="UNKNOWN",
+        # DashScope answers UNKNOWN for a task it does not know: lost, never re-created.
+        error=TaskLostError,
+        match="no longer knows task .*anyint-flows tasks forget",
         failed_route="/dashscope/v1/services/aigc/video-generation/video-synthesis",
     ),
     FlowCase(
@@ -186,36 +246,80 @@ def _param(case: FlowCase) -> Any:
     return pytest.param(case, id=case.id, marks=[pytest.mark.slow] if case.slow else [])
 
 
+async def _resolve_and_resume(
+    case: FlowCase,
+    gateway: EmulatedGateway,
+    control: httpx.AsyncClient,
+    flow: Any,
+    run_id: str,
+    error: BaseException | None,
+    first: list[tuple[str, str]],
+) -> None:
+    """Resolve the step in doubt and resume the same flow run: it completes, and over both
+    executions every route was created exactly once (the step in doubt included)."""
+    assert case.doubt_call is not None
+    store = gateway.store
+    entry = only_doubt(store, error)  # type: ignore[arg-type]
+    doubted = matching(await calls(control), case.doubt_call)
+    assert len(doubted) == 1, doubted  # sent once, never again
+    if case.resolve == "adopt":
+        (task_id,) = [c["created_task_id"] for c in doubted if c["created_task_id"]]
+        await adopt(gateway.config, entry.digest, task_id)
+    else:
+        assert not any(c["created_task_id"] for c in doubted), doubted
+        forget(store, entry.digest)
+    state = await resume(flow, run_id)
+    assert state.is_completed(), state.message
+    result = await state.aresult()
+    created = _creates(await calls(control))
+    per_route = Counter(path for path, _ in created)
+    assert all(n == 1 for n in per_route.values()), f"a route was created twice: {per_route}"
+    expected = _MUSIC_CREATES if case.flow == "music_video" else case.creates
+    assert len(created) == expected, created
+    again = matching(await calls(control), case.doubt_call)
+    assert len(again) == (1 if case.resolve == "adopt" else 2), again
+    if case.flow == "music_video":
+        assert set(result.task_ids.values()) == {t for _, t in created}
+        # Everything the first execution paid for was reused, the adopted task included; the
+        # rest was made once, now.
+        paid = {_MUSIC_STEPS[path] for path, _ in first}
+        doubt_step = _MUSIC_STEPS[case.doubt_call.partition(" ")[2]]
+        paid |= {doubt_step} if case.resolve == "adopt" else set()
+        assert set(result.reused_steps) == paid, (result.reused_steps, paid)
+    else:
+        assert result.reused and result.task_id == created[0][1]
+    entries = assert_store_consistent(store)
+    manifest = store.read_json(result.manifest_key)
+    assert {e["key"] for e in manifest["assets"]} <= {e["key"] for e in entries}
+
+
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
 async def test_flow_under_faults(
     case: FlowCase,
-    gateway: Gateway,
+    gateway: EmulatedGateway,
     emulator: EmulatorApp,
     control: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    store: AssetStore = gateway.store
+    store = gateway.store
     if case.receiver:
         wire_receiver(emulator, store, monkeypatch.setenv)
     if case.ttl is not None:
         await control.post("/_emulator/settings", json={"asset_ttl": case.ttl})
     for match, spec in case.faults:
         await inject(control, match, **spec)
-    run = getattr(importlib.import_module(f"flows.{case.flow}"), case.flow)
-    error: BaseException | None = None
+    flow = getattr(importlib.import_module(f"flows.{case.flow}"), case.flow)
     start = time.monotonic()
-    try:
-        result = await run(**case.params)
-    except Exception as exc:
-        error = exc
+    state = await flow(**case.params, return_state=True)
     elapsed = time.monotonic() - start
+    error = None if state.is_completed() else await failure_of(state)
     await emulator.backend.callbacks.drain()
     log = await calls(control)
     created = _creates(log)
 
     if case.error is None:
         assert error is None, f"{case.flow} did not recover: {error!r}"
-        assert result is not None
+        assert await state.aresult() is not None
     else:
         assert isinstance(error, case.error), repr(error)
         assert re.search(case.match, str(error)), str(error)
@@ -228,3 +332,5 @@ async def test_flow_under_faults(
     assert len(created) == case.creates, created
     assert not emulator.backend.faults, "a queued fault never fired: the row tested nothing"
     assert_store_consistent(store)
+    if case.resolve is not None:
+        await _resolve_and_resume(case, gateway, control, flow, flow_run_id(state), error, created)

@@ -36,7 +36,7 @@ from prefect import get_client
 from prefect.flow_engine import run_flow
 
 from flows.music_video import MusicVideoResult, music_video
-from tasks import Gateway
+from tests.conftest import EmulatedGateway
 
 #: Flows in the default run (the time budget of ``make test``); see the module docstring.
 DEFAULT_FLOWS = 10
@@ -83,7 +83,7 @@ async def _inject_503s(control: httpx.AsyncClient, stop: asyncio.Event) -> int:
     return injected
 
 
-def _check_stored(gateway: Gateway, result: MusicVideoResult) -> int:
+def _check_stored(gateway: EmulatedGateway, result: MusicVideoResult) -> int:
     """Every asset of the run's manifest is stored once, with its size and sha256."""
     manifest = gateway.store.read_json(result.manifest_key)
     keys = [entry["key"] for entry in manifest["assets"]]
@@ -112,7 +112,7 @@ async def _flows(parameters: list[dict[str, Any]]) -> list[Awaitable[Any]]:
 
 @pytest.mark.slow
 async def test_concurrent_music_videos_with_503s_on_polls(
-    gateway: Gateway, control: httpx.AsyncClient
+    gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
     timing = {"family": "suno", "after_seconds": 0.05}
     (await control.post("/_emulator/timing", json=timing)).raise_for_status()

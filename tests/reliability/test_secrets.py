@@ -32,11 +32,13 @@ from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogHandler
 from prefect.settings import PREFECT_HOME, PREFECT_SERVER_DATABASE_CONNECTION_URL
 
-from blocks import AnyIntCredentials, AssetStore
+from anyint_cli.embedded import embedded_gateway
+from blocks import AssetStore
 from callbacks import create_callback_app
 from emulator.app import EmulatorApp
 from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport
-from tasks import FinishedTask, Gateway, fetch, submit, use_gateway, wait
+from flows import start_run
+from tasks import FinishedTask, fetch, submit, wait
 from tasks.generation import gemini_image
 
 from ._support import RECEIVER_URL, inject
@@ -57,6 +59,15 @@ FLOW_RUNS: list[tuple[str, dict[str, Any]]] = [
 def _canaries() -> tuple[str, str]:
     run = uuid.uuid4().hex
     return f"sk-canary-{run[:20]}", f"cbtok-canary-{run[12:32]}"
+
+
+def _base_url() -> str:
+    """A fresh in-process gateway URL (journal identities of two tests never meet)."""
+    return f"http://emulator-{uuid.uuid4().hex[:12]}.anyint.local"
+
+
+#: How the test flows run: quick polls, a short deadline.
+_RUN = {"deadline_seconds": 30, "poll_interval": 0.02}
 
 
 def _needles(secret: str) -> list[str]:
@@ -165,10 +176,11 @@ def _everywhere(secret: str, *, text: str, store_root: Path) -> list[str]:
 async def failing_steps() -> list[str]:
     """Steps that fail on the gateway: failed (persisted) task states must not carry the key."""
     errors = []
+    run = await start_run(_RUN)
     body = {"taskId": "no-such-task", "audioId": "no-such-audio"}
     for attempt in (
-        lambda: submit.with_options(retries=0)("suno.wav-generate", body),
-        lambda: gemini_image.with_options(retries=0)("x", "no-such-model"),
+        lambda: submit.with_options(retries=0)(run, "suno.wav-generate", body),
+        lambda: gemini_image.with_options(retries=0)(run, "x", "no-such-model"),
     ):
         try:
             await attempt()
@@ -181,9 +193,10 @@ async def failing_steps() -> list[str]:
 async def suno_song() -> int:
     """A song with callbacks on: the token goes out in callBackUrl, the callbacks come back."""
     body = {"customMode": False, "instrumental": False, "model": "V5", "prompt": "a secret song"}
-    submitted = await submit("suno.generate", body)
-    finished = await wait(submitted, deadline_seconds=30, initial_interval=0.02, max_interval=0.1)
-    return len(await fetch(finished, request=body, model="V5"))
+    run = await start_run(_RUN)
+    submitted = await submit(run, "suno.generate", body)
+    finished = await wait(run, submitted)
+    return len(await fetch(run, finished, request=body, model="V5"))
 
 
 def _errors(request: httpx.Request) -> list[Exception]:
@@ -195,7 +208,7 @@ def _errors(request: httpx.Request) -> list[Exception]:
         TaskFailedError,
         TaskTimeoutError,
     )
-    from tasks import SubmitInDoubtError
+    from tasks import RunDeadlineError, SubmitInDoubtError, TaskLostError, TaskOutputMissingError
 
     return [
         BadRequestError("bad", status_code=400, request=request),
@@ -206,7 +219,17 @@ def _errors(request: httpx.Request) -> list[Exception]:
         DownloadError("cut", url="https://cdn.example/a.mp3", retryable=True),
         TaskFailedError(task_id="t1", status="FAILED", error_message="boom"),
         TaskTimeoutError(task_id="t2", status="RUNNING", waited=3.0),
-        SubmitInDoubtError("suno.generate", "0" * 64, None),
+        SubmitInDoubtError("suno.generate", "0" * 64, "earlier", "APITimeoutError: read"),
+        RunDeadlineError(
+            TaskTimeoutError(task_id="t3", status="RUNNING", waited=1.0),
+            route="dashscope.video-synthesis",
+            budget=1.0,
+            resume="anyint-flows run generate-video --resume last",
+        ),
+        TaskLostError(task_id="t4", route="suno.generate", digest="1" * 64),
+        TaskOutputMissingError(
+            task_id="t5", status="SUCCESS", route="suno.generate", missing="an audio URL"
+        ),
     ]
 
 
@@ -244,8 +267,9 @@ async def use_finished(finished: FinishedTask) -> int:
 async def wait_and_hand_on() -> int:
     """Wait for a song, then hand the finished task on to a subflow."""
     body = {"customMode": False, "instrumental": False, "model": "V5", "prompt": "handed on"}
-    submitted = await submit("suno.generate", body)
-    finished = await wait(submitted, deadline_seconds=30, initial_interval=0.02, max_interval=0.1)
+    run = await start_run(_RUN)
+    submitted = await submit(run, "suno.generate", body)
+    finished = await wait(run, submitted)
     return await use_finished(finished)
 
 
@@ -257,9 +281,7 @@ async def test_a_finished_task_carries_no_token(
     key, token = _canaries()
     monkeypatch.setenv("ANYINT_CALLBACK_URL", "https://hooks.reliability.invalid")  # never called
     monkeypatch.setenv("ANYINT_CALLBACK_TOKEN", token)
-    creds = AnyIntCredentials(api_key=key, base_url=IN_PROCESS_BASE_URL)
-    store = AssetStore(base_url=str(tmp_path / "store"))
-    with use_gateway(Gateway(creds, store, EmulatorTransport(emulator))):
+    with embedded_gateway(emulator, str(tmp_path / "store"), api_key=key, base_url=_base_url()):
         assert await wait_and_hand_on() == 4
     await _flush_prefect()
     (task,) = emulator.backend.tasks.values()
@@ -290,10 +312,8 @@ async def test_flows_leak_no_key_and_no_token(
     emulator.backend.callbacks.transport = httpx.ASGITransport(
         app=create_callback_app(store, token=token, emit_events=False)
     )
-    creds = AnyIntCredentials(api_key=key, base_url=IN_PROCESS_BASE_URL)
-    gateway = Gateway(creds, store, EmulatorTransport(emulator))
     run_ids: set[str] = set()
-    with use_gateway(gateway):
+    with embedded_gateway(emulator, store.root_url, api_key=key, base_url=_base_url()):
         for name, params in FLOW_RUNS:
             state = await getattr(importlib.import_module(f"flows.{name}"), name)(
                 **params, return_state=True
