@@ -46,6 +46,27 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 CANARY_KEY = "sk-canary-7f3a9c2e41d0b8a6"
 
 
+#: Test folders whose every test runs against the session's Prefect server; elsewhere a test opts
+#: in with ``@pytest.mark.prefect`` (or by using the ``gateway`` fixture).
+PREFECT_FOLDERS = frozenset({"tasks", "flows", "reliability", "cli"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of :data:`PREFECT_FOLDERS` ``prefect``: the one opt-in to the harness."""
+    tests_root = os.path.dirname(__file__)
+    for item in items:
+        folder = os.path.relpath(str(item.path), tests_root).split(os.sep)[0]
+        if folder in PREFECT_FOLDERS:
+            item.add_marker(pytest.mark.prefect)
+
+
+@pytest.fixture(autouse=True)
+def _prefect_opt_in(request: pytest.FixtureRequest) -> None:
+    """Start (once) the session's Prefect server for tests marked ``prefect``."""
+    if request.node.get_closest_marker("prefect") is not None:
+        request.getfixturevalue("prefect_harness")
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One Prefect server (temporary SQLite) for the whole session."""

@@ -45,11 +45,6 @@ SUMMARY_KEYS = {
 RESUME_LINE = re.compile(r"^resume with: anyint-flows run generate-video --resume ([0-9a-f-]{36})$")
 
 
-@pytest.fixture(autouse=True)
-def _harness(prefect_harness: None) -> None:
-    """The CLI's flows report to the session's Prefect server."""
-
-
 @pytest.fixture
 def instant_video(emulator: EmulatorApp) -> None:
     """DashScope tasks are done when first queried (generate-video re-polls only after 5 s)."""

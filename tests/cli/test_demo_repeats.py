@@ -13,11 +13,6 @@ from typer.testing import CliRunner
 from anyint_cli import app
 
 
-@pytest.fixture(autouse=True)
-def _harness(prefect_harness: None) -> None:
-    """The demo's flows report to the session's Prefect server."""
-
-
 def _check_manifests(root: Path) -> int:
     """Every asset of every manifest is on disk with its recorded sha256; the asset count."""
     count = 0

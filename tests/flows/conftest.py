@@ -1,14 +1,10 @@
-"""Every flow test runs against the session's Prefect server and the emulator."""
+"""Flow tests run against the session's Prefect server (the folder is marked ``prefect`` in
+``tests/conftest.py``) and the emulator."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-
-
-@pytest.fixture(autouse=True)
-def _harness(prefect_harness: None) -> None:
-    """Start (once) the Prefect test harness for tests in this folder."""
 
 
 @pytest.fixture
