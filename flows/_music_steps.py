@@ -26,7 +26,7 @@ from anyint.types import RequestModel
 from anyint.types import suno as su
 from anyint.types.suno_requests import MODEL_LIMITS, PLACEHOLDER_CALLBACK_URL
 from flows._common import named_error
-from tasks import AssetRecord, FinishedTask, OutputRef, RunConfig, fetch, submit, wait
+from tasks import AssetRecord, FinishedTask, Output, RunConfig, fetch, submit, wait
 
 __all__ = [
     "SongPlan",
@@ -247,7 +247,7 @@ async def run_step(
     body: dict[str, Any],
     *,
     model: str | None = None,
-    pick: Callable[[FinishedTask], list[OutputRef]] | None = None,
+    pick: Callable[[FinishedTask], list[Output]] | None = None,
 ) -> tuple[StepResult, FinishedTask]:
     """Submit → wait → fetch one gateway task.
 
@@ -343,7 +343,7 @@ def _lyrics_index(finished: FinishedTask) -> int:
     return next(i for i, v in enumerate(variants) if v.text)
 
 
-def _chosen_lyrics(finished: FinishedTask) -> list[OutputRef]:
+def _chosen_lyrics(finished: FinishedTask) -> list[Output]:
     # Outputs are lyrics-1.txt, lyrics-2.txt ... in variant order (tasks.routes).
     name = f"lyrics-{_lyrics_index(finished) + 1}.txt"
     return [o for o in finished.outputs if o.name == name]

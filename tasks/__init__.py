@@ -6,10 +6,10 @@ from . import journal
 from .assets import AssetRecord, fetch, record_assets
 from .errors import RunDeadlineError, SubmitInDoubtError, TaskLostError, TaskOutputMissingError
 from .gateway import Connection, GatewayConfig, register_transport, unregister_transport
-from .routes import ROUTES, RouteSpec
+from .routes import ROUTES, Output, RouteSpec
 from .run import RunConfig
 from .submit import SubmittedTask, submit
-from .wait import FinishedTask, OutputRef, wait
+from .wait import FinishedTask, wait
 
 __all__ = [
     "ROUTES",
@@ -17,7 +17,7 @@ __all__ = [
     "Connection",
     "FinishedTask",
     "GatewayConfig",
-    "OutputRef",
+    "Output",
     "RouteSpec",
     "RunConfig",
     "RunDeadlineError",

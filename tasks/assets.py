@@ -26,8 +26,9 @@ from blocks import AssetStore
 from . import journal, routes
 from ._policy import RETRY_OPTIONS
 from .errors import TaskLostError, TaskOutputMissingError
+from .routes import Output
 from .run import RunConfig
-from .wait import FinishedTask, OutputRef, outputs_of
+from .wait import FinishedTask, outputs_of
 
 __all__ = ["AssetRecord", "fetch", "mark_done", "record_assets", "run_prefix", "stored_record"]
 
@@ -123,13 +124,13 @@ def mark_done(store: AssetStore, digest: str, records: list[AssetRecord], **extr
 
 
 async def _store_output(
-    store: AssetStore, client: Any, output: OutputRef, key: str
+    store: AssetStore, client: Any, output: Output, key: str
 ) -> tuple[str, int, str, str]:
     if output.content is not None:
         stored = store.put_bytes(key, output.content, "text/plain")
     else:
         assert output.url is not None
-        stored = await store.download(client, output.url, key, kind=output.kind)  # type: ignore[arg-type]
+        stored = await store.download(client, output.url, key, kind=output.kind)
     return stored.uri, stored.bytes, stored.sha256, stored.content_type
 
 
@@ -138,9 +139,9 @@ async def _download(
     store: AssetStore,
     client: Any,
     finished: FinishedTask,
-    output: OutputRef,
+    output: Output,
     key: str,
-) -> tuple[OutputRef, tuple[str, int, str, str]]:
+) -> tuple[Output, tuple[str, int, str, str]]:
     """Store one output; an expired URL (403/404) is refreshed once by querying the task."""
     try:
         return output, await _store_output(store, client, output, key)

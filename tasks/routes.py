@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 from anyint import AnyIntClient, MediaKind, TaskSnapshot
 from anyint.resources.suno import Suno
 from anyint.types import RequestModel
@@ -23,9 +25,9 @@ __all__ = ["ROUTES", "MissingOutput", "Output", "RouteSpec", "route"]
 Family = Literal["suno", "dashscope", "kling", "videos"]
 
 
-@dataclass(frozen=True)
-class Output:
-    """One thing a finished task produced.
+class Output(BaseModel):
+    """One thing a finished task produced, from the snapshot to the manifest (its URL may
+    expire; fetch re-queries the task then).
 
     Attributes:
         name: File name inside the task's asset folder (``track-1.mp3``).
@@ -42,6 +44,20 @@ class Output:
     url: str | None = None
     content: bytes | None = None
     audio_id: str | None = None
+
+
+def _out(
+    name: str,
+    kind: MediaKind,
+    asset_kind: str,
+    url: str | None = None,
+    *,
+    content: bytes | None = None,
+    audio_id: str | None = None,
+) -> Output:
+    return Output(
+        name=name, kind=kind, asset_kind=asset_kind, url=url, content=content, audio_id=audio_id
+    )
 
 
 @dataclass(frozen=True)
@@ -90,10 +106,10 @@ def _music(task: su.MusicTask, _: AnyIntClient) -> list[Output]:
     for i, track in enumerate(task.tracks, start=1):
         if not track.audio_url:
             raise MissingOutput(f"an audio URL for track {i} ({track.id})")
-        out.append(Output(f"track-{i}.mp3", "audio", "audio", track.audio_url, audio_id=track.id))
+        out.append(_out(f"track-{i}.mp3", "audio", "audio", track.audio_url, audio_id=track.id))
         if track.image_url:
             out.append(
-                Output(f"track-{i}-cover.jpg", "image", "image", track.image_url, audio_id=track.id)
+                _out(f"track-{i}-cover.jpg", "image", "image", track.image_url, audio_id=track.id)
             )
     return _require(out, "any track")
 
@@ -102,7 +118,7 @@ def _lyrics(task: su.LyricsTask, _: AnyIntClient) -> list[Output]:
     if not any(item.text for item in task.lyrics):
         raise MissingOutput("lyrics text")
     return [
-        Output(
+        _out(
             f"lyrics-{i}.txt",
             "text",
             "lyrics",
@@ -113,36 +129,36 @@ def _lyrics(task: su.LyricsTask, _: AnyIntClient) -> list[Output]:
 
 
 def _stems(task: su.VocalRemovalTask, _: AnyIntClient) -> list[Output]:
-    stems = [Output(f"stem-{name}.mp3", "audio", "stem", url) for name, url in task.stems.items()]
+    stems = [_out(f"stem-{name}.mp3", "audio", "stem", url) for name, url in task.stems.items()]
     return _require(stems, "stem URLs")
 
 
 def _wav(task: su.WavTask, _: AnyIntClient) -> list[Output]:
-    wav = [Output("song.wav", "audio", "wav", task.audio_wav_url)] if task.audio_wav_url else []
+    wav = [_out("song.wav", "audio", "wav", task.audio_wav_url)] if task.audio_wav_url else []
     return _require(wav, "a WAV URL")
 
 
 def _mp4(task: su.Mp4Task, _: AnyIntClient) -> list[Output]:
-    mp4 = [Output("music-video.mp4", "video", "music_video", task.video_url)]
+    mp4 = [_out("music-video.mp4", "video", "music_video", task.video_url)]
     return _require(mp4 if task.video_url else [], "a video URL")
 
 
 def _cover(task: su.CoverTask, _: AnyIntClient) -> list[Output]:
     covers = [
-        Output(f"cover-{i}.png", "image", "cover_art", url)
+        _out(f"cover-{i}.png", "image", "cover_art", url)
         for i, url in enumerate(task.images, start=1)
     ]
     return _require(covers, "cover image URLs")
 
 
 def _ds_video(task: ds.DashScopeTask, _: AnyIntClient) -> list[Output]:
-    video = [Output("video.mp4", "video", "video", task.video_url)] if task.video_url else []
+    video = [_out("video.mp4", "video", "video", task.video_url)] if task.video_url else []
     return _require(video, "output.video_url")
 
 
 def _kling_video(task: kl.KlingTask, _: AnyIntClient) -> list[Output]:
     videos = [
-        Output(f"video-{i}.mp4", "video", "video", url)
+        _out(f"video-{i}.mp4", "video", "video", url)
         for i, url in enumerate(task.video_urls, start=1)
     ]
     return _require(videos, "task_result videos")
@@ -150,7 +166,7 @@ def _kling_video(task: kl.KlingTask, _: AnyIntClient) -> list[Output]:
 
 def _openai_video(task: vi.VideoObject, client: AnyIntClient) -> list[Output]:
     url = f"{client.base_url}/openai/v1/videos/{task.id}/content"
-    return [Output("video.mp4", "video", "video", url)]
+    return [_out("video.mp4", "video", "video", url)]
 
 
 # -- the table ----------------------------------------------------------------------------------

@@ -32,10 +32,11 @@ from blocks import AssetStore
 from . import journal, routes
 from ._policy import RETRY_OPTIONS
 from .errors import RunDeadlineError, TaskLostError, TaskOutputMissingError
+from .routes import Output
 from .run import RunConfig
 from .submit import SubmittedTask
 
-__all__ = ["FinishedTask", "OutputRef", "wait"]
+__all__ = ["FinishedTask", "Output", "wait"]
 #: How often the callback inbox is checked while waiting (cheap: one small read).
 INBOX_INTERVAL = 0.05
 
@@ -49,17 +50,6 @@ _PROGRESS = {
     "text_success": 40,
     "first_success": 75,
 }
-
-
-class OutputRef(BaseModel):
-    """One output of a finished task (its URL may expire; fetch re-queries then)."""
-
-    name: str
-    kind: str
-    asset_kind: str
-    url: str | None = None
-    content: bytes | None = None
-    audio_id: str | None = None
 
 
 class FinishedTask(BaseModel):
@@ -78,7 +68,7 @@ class FinishedTask(BaseModel):
     task_id: str
     digest: str
     status: str
-    outputs: list[OutputRef]
+    outputs: list[Output]
     snapshot: dict[str, Any]
 
 
@@ -114,7 +104,7 @@ def _without_callback_token(snapshot: dict[str, Any]) -> dict[str, Any]:
     return masked
 
 
-def outputs_of(spec: routes.RouteSpec, snapshot: Any, client: Any, task_id: str) -> list[OutputRef]:
+def outputs_of(spec: routes.RouteSpec, snapshot: Any, client: Any, task_id: str) -> list[Output]:
     """The outputs of a successful snapshot as serialisable references.
 
     Raises:
@@ -126,7 +116,7 @@ def outputs_of(spec: routes.RouteSpec, snapshot: Any, client: Any, task_id: str)
         raise TaskOutputMissingError(
             task_id=task_id, status=snapshot.status, route=spec.name, missing=str(exc)
         ) from None
-    return [OutputRef(**vars(o)) for o in outputs]
+    return outputs
 
 
 async def _finished_from_journal(
@@ -140,7 +130,7 @@ async def _finished_from_journal(
 
 async def _poll_until_done(
     run: RunConfig, submitted: SubmittedTask, spec: routes.RouteSpec, connection: Any
-) -> tuple[Any, list[OutputRef]]:
+) -> tuple[Any, list[Output]]:
     """Poll (waking on callbacks) until the task ends; its final snapshot and outputs."""
     logger = get_run_logger()
     # The default growth keeps the detection lag within 10 % of the time already waited.

@@ -60,7 +60,7 @@ PUBLIC = {
         "Connection",
         "FinishedTask",
         "GatewayConfig",
-        "OutputRef",
+        "Output",
         "ROUTES",
         "RouteSpec",
         "RunConfig",
