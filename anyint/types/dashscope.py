@@ -8,11 +8,11 @@ fields (a typo fails before any I/O); responses keep every field the gateway sen
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StrictBool, StrictInt, field_validator, model_validator
 
-from ._base import RequestModel, ResponseModel
+from ._base import RequestModel, ResponseModel, StatusMixin
 
 __all__ = [
     "DashScopeImageContent",
@@ -410,7 +410,7 @@ class DashScopeTaskCreated(ResponseModel):
         return self.output.task_status
 
 
-class DashScopeTask(ResponseModel):
+class DashScopeTask(ResponseModel, StatusMixin[DashScopeTaskStatus]):
     """Answer to ``GET /dashscope/v1/tasks/{task_id}``; a :class:`~anyint.TaskSnapshot`.
 
     ``status`` stays the raw string so a state added later still parses; ``status_enum`` gives
@@ -421,6 +421,10 @@ class DashScopeTask(ResponseModel):
         usage: Billing usage once finished.
         request_id: DashScope request id.
     """
+
+    status_type: ClassVar[type[StrEnum]] = DashScopeTaskStatus
+    success: ClassVar[StrEnum] = DashScopeTaskStatus.SUCCEEDED
+    upper_case: ClassVar[bool] = True
 
     output: DashScopeTaskOutput
     usage: DashScopeTaskUsage | None = None
@@ -435,25 +439,6 @@ class DashScopeTask(ResponseModel):
     def status(self) -> str:
         """The raw status string."""
         return self.output.task_status
-
-    @property
-    def status_enum(self) -> DashScopeTaskStatus | None:
-        """The status as an enum member, or None for a status this library does not know."""
-        try:
-            return DashScopeTaskStatus(self.status.upper())
-        except ValueError:
-            return None
-
-    @property
-    def is_terminal(self) -> bool:
-        """Whether polling can stop: SUCCEEDED, FAILED, CANCELED or UNKNOWN."""
-        status = self.status_enum
-        return status is not None and status.is_terminal
-
-    @property
-    def is_success(self) -> bool:
-        """Whether the task SUCCEEDED."""
-        return self.status_enum is DashScopeTaskStatus.SUCCEEDED
 
     @property
     def error_code(self) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import binascii
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     ConfigDict,
@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from ._base import RequestModel, ResponseModel
+from ._base import RequestModel, ResponseModel, StatusMixin
 
 __all__ = [
     "KlingImage",
@@ -430,31 +430,15 @@ class KlingTaskCreated(_KlingEnvelope):
     """
 
 
-class KlingTask(_KlingEnvelope):
+class KlingTask(_KlingEnvelope, StatusMixin[KlingTaskStatus]):
     """Answer to a Kling query; a :class:`~anyint.TaskSnapshot`.
 
     ``status`` stays the raw string so a state added later still parses; ``status_enum`` gives
     the :class:`KlingTaskStatus` when it is a known one. An unknown status is not terminal.
     """
 
-    @property
-    def status_enum(self) -> KlingTaskStatus | None:
-        """The status as an enum member, or None for a status this library does not know."""
-        try:
-            return KlingTaskStatus(self.status.lower())
-        except ValueError:
-            return None
-
-    @property
-    def is_terminal(self) -> bool:
-        """Whether polling can stop: ``succeed`` or ``failed``."""
-        status = self.status_enum
-        return status is not None and status.is_terminal
-
-    @property
-    def is_success(self) -> bool:
-        """Whether the task reached ``succeed``."""
-        return self.status_enum is KlingTaskStatus.SUCCEED
+    status_type: ClassVar[type[StrEnum]] = KlingTaskStatus
+    success: ClassVar[StrEnum] = KlingTaskStatus.SUCCEED
 
     @property
     def error_code(self) -> str | None:

@@ -7,11 +7,11 @@ AnyInt's exact status strings are not published (§17 item 16). Unknown statuses
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StrictBool, StrictInt, field_validator, model_validator
 
-from ._base import RequestModel, ResponseModel
+from ._base import RequestModel, ResponseModel, StatusMixin
 
 __all__ = [
     "VideoCreateParams",
@@ -134,7 +134,7 @@ class VideoError(ResponseModel):
     message: str | None = None
 
 
-class VideoObject(ResponseModel):
+class VideoObject(ResponseModel, StatusMixin[VideoStatus]):
     """An OpenAI-style video job; a :class:`~anyint.TaskSnapshot` keyed by ``id``.
 
     ``status`` stays the raw string so a state added later still parses; ``status_enum`` gives
@@ -152,6 +152,9 @@ class VideoObject(ResponseModel):
         size: Frame size, e.g. ``"1280x720"``.
         error: Code and message of a failed job.
     """
+
+    status_type: ClassVar[type[StrEnum]] = VideoStatus
+    success: ClassVar[StrEnum] = VideoStatus.COMPLETED
 
     id: str
     object: str | None = None
@@ -181,25 +184,6 @@ class VideoObject(ResponseModel):
     def task_id(self) -> str:
         """The video id (the task id for polling and errors)."""
         return self.id
-
-    @property
-    def status_enum(self) -> VideoStatus | None:
-        """The status as an enum member, or None for a status this library does not know."""
-        try:
-            return VideoStatus(self.status.lower())
-        except ValueError:
-            return None
-
-    @property
-    def is_terminal(self) -> bool:
-        """Whether polling can stop: completed, failed, cancelled or expired."""
-        status = self.status_enum
-        return status is not None and status.is_terminal
-
-    @property
-    def is_success(self) -> bool:
-        """Whether the job completed (its content can be downloaded)."""
-        return self.status_enum is VideoStatus.COMPLETED
 
     @property
     def error_code(self) -> str | None:
