@@ -7,8 +7,7 @@ Run it with ``python -m callbacks --host 0.0.0.0 --port 8788`` (token from
 
 from __future__ import annotations
 
-from .app import DEFAULT_MAX_BODY, build_event, create_callback_app, identify_callback
-from .inbox import (
+from blocks.inbox import (
     FAMILIES,
     PLACEHOLDER_CALLBACK_URL,
     TERMINAL_PHASES,
@@ -18,6 +17,8 @@ from .inbox import (
     terminal_record,
     write_record,
 )
+
+from .app import DEFAULT_MAX_BODY, build_event, create_callback_app, identify_callback
 
 __all__ = [
     "DEFAULT_MAX_BODY",

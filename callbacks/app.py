@@ -1,7 +1,7 @@
 """The callback receiver: a small FastAPI app the gateway POSTs task callbacks to.
 
 ``POST /callbacks/{token}/{family}`` (family: ``suno``, ``dashscope``, ``kling``, ``videos``)
-stores each callback once in the inbox (:mod:`callbacks.inbox`) and, when a Prefect API is
+stores each callback once in the inbox (:mod:`blocks.inbox`) and, when a Prefect API is
 configured, emits an ``anyint.callback.<phase>`` event that automations can trigger on.
 
 The secret token in the path is the only authentication the gateway offers (music callbacks are
@@ -33,9 +33,7 @@ from starlette.requests import ClientDisconnect
 
 from anyint.config import settings
 from anyint.types.suno_callbacks import parse_callback
-from blocks.store import AssetStore
-
-from .inbox import (
+from blocks.inbox import (
     CALLBACK_TOKEN_ENV,
     FAMILIES,
     TERMINAL_PHASES,
@@ -45,6 +43,7 @@ from .inbox import (
     inbox_key,
     write_record,
 )
+from blocks.store import AssetStore
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -105,8 +104,8 @@ def identify_callback(family: str, body: Any) -> CallbackInfo:
         body: The decoded JSON body.
 
     Returns:
-        The task id as found (validate it with :func:`~callbacks.inbox.check_task_id`) and the
-        phase (validate with :func:`~callbacks.inbox.check_phase`).
+        The task id as found (validate it with :func:`~blocks.inbox.check_task_id`) and the
+        phase (validate with :func:`~blocks.inbox.check_phase`).
 
     Raises:
         ValueError: Not a callback of a known shape (not an object, no task id, no status).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -19,10 +19,9 @@ from anyint.types import dashscope as ds
 from anyint.types import kling as kl
 from anyint.types import suno as su
 from anyint.types import videos as vi
+from blocks.inbox import Family
 
 __all__ = ["ROUTES", "MissingOutput", "Output", "RouteSpec", "route"]
-
-Family = Literal["suno", "dashscope", "kling", "videos"]
 
 
 class Output(BaseModel):

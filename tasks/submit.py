@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from anyint import APIConnectionError, APIStatusError
 from anyint.records import CALLBACK_FIELDS, storable
+from blocks.inbox import PLACEHOLDER_CALLBACK_URL, callback_url
 
 from . import journal, routes
 from ._policy import RETRY_OPTIONS
@@ -71,8 +72,6 @@ def lease_seconds(timeout: float, connect: float, max_retries: int) -> float:
 
 
 def _with_callback(spec: RouteSpec, body: dict[str, Any]) -> dict[str, Any]:
-    from callbacks.inbox import PLACEHOLDER_CALLBACK_URL, callback_url
-
     if spec.callback_field is None or CALLBACK_FIELDS & body.keys():
         return body
     url = callback_url(spec.family)

@@ -28,6 +28,7 @@ from anyint import (
 )
 from anyint.config import settings
 from blocks import AssetStore
+from blocks.inbox import terminal_record
 
 from . import journal, routes
 from ._policy import RETRY_OPTIONS
@@ -73,8 +74,6 @@ class FinishedTask(BaseModel):
 
 
 async def _watch_inbox(store: AssetStore, task_id: str, wake: asyncio.Event) -> None:
-    from callbacks.inbox import terminal_record
-
     while not wake.is_set():
         if await asyncio.to_thread(terminal_record, store, task_id) is not None:
             wake.set()

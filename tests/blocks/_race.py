@@ -19,7 +19,7 @@ def _child(
 ) -> None:
     try:
         from blocks import AssetStore
-        from callbacks.inbox import write_record
+        from blocks.inbox import write_record
 
         store = AssetStore(base_url=base_url)
         store.root_url  # noqa: B018 (resolve the filesystem before the start line, not in the race)

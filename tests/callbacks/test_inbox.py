@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from blocks import AssetStore
+from blocks.inbox import check_task_id
 from callbacks import (
     PLACEHOLDER_CALLBACK_URL,
     callback_url,
@@ -17,7 +18,6 @@ from callbacks import (
     terminal_record,
     write_record,
 )
-from callbacks.inbox import check_task_id
 from tests.blocks._race import race_in_processes
 from tests.blocks.test_store import PROCESSES, ROUNDS
 

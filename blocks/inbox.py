@@ -1,8 +1,8 @@
 """The callback inbox: one JSON record per (task id, phase) on the :class:`~blocks.AssetStore`.
 
-The receiver (:mod:`callbacks.app`) writes ``inbox/<task_id>/<phase>.json``; wait tasks read it
-with :func:`read_inbox` or :func:`terminal_record` and stop polling early once a terminal record
-lands. A record is::
+It is storage, not web: the receiver (:mod:`callbacks.app`) writes
+``inbox/<task_id>/<phase>.json``; wait tasks read it with :func:`read_inbox` or
+:func:`terminal_record` and stop polling early once a terminal record lands. A record is::
 
     {"task_id": "...", "family": "suno", "phase": "complete",
      "received_at": "2025-01-01T00:00:00.000000+00:00", "body": {...as received...}}
@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from anyint.config import settings
 from anyint.types.suno_requests import PLACEHOLDER_CALLBACK_URL
-from blocks.store import AssetStore, check_key
+
+from .store import AssetStore, check_key
 
 __all__ = [
     "CALLBACK_TOKEN_ENV",
@@ -29,6 +30,7 @@ __all__ = [
     "INBOX_PREFIX",
     "PLACEHOLDER_CALLBACK_URL",
     "TERMINAL_PHASES",
+    "Family",
     "callback_url",
     "check_phase",
     "check_task_id",
@@ -39,8 +41,9 @@ __all__ = [
     "write_record",
 ]
 
-#: Route families the receiver accepts (the last path segment of a callback URL).
-FAMILIES = ("suno", "dashscope", "kling", "videos")
+#: Route families with task callbacks: the one list (the route table and the receiver use it).
+Family = Literal["suno", "dashscope", "kling", "videos"]
+FAMILIES: tuple[Family, ...] = get_args(Family)
 #: Folder of the store that holds the inbox.
 INBOX_PREFIX = "inbox"
 #: Phases after which no further callback follows; ``complete`` wins over ``error`` when both
