@@ -35,24 +35,6 @@ __all__ = [
 TaskFamily = Literal["suno", "dashscope", "kling", "videos"]
 FAMILIES: tuple[TaskFamily, ...] = ("suno", "dashscope", "kling", "videos")
 
-#: Faults a test can inject with ``POST /_emulator/faults``.
-FAULT_KINDS = frozenset(
-    {
-        "status",
-        "drop_before",
-        "drop_after",
-        "delay",
-        "sse_error",
-        "truncate",
-        "status_after",
-        "task_failed",
-        "task_unknown",
-        "task_no_output",
-        "callback_drop",
-        "callback_duplicate",
-        "callback_delay",
-    }
-)
 #: Faults that shape the task a matching create call makes, rather than the HTTP exchange.
 TASK_FAULTS = frozenset(
     {
@@ -63,6 +45,13 @@ TASK_FAULTS = frozenset(
         "callback_duplicate",
         "callback_delay",
     }
+)
+#: Faults a test can inject with ``POST /_emulator/faults``: the HTTP exchange's, and the task's.
+FAULT_KINDS = (
+    frozenset(
+        {"status", "drop_before", "drop_after", "delay", "sse_error", "truncate", "status_after"}
+    )
+    | TASK_FAULTS
 )
 
 

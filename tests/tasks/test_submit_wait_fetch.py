@@ -56,6 +56,12 @@ async def video_flow(
     return await fetch(run, finished, request=body, model=body["model"])
 
 
+async def _faulted_run(control: httpx.AsyncClient, fault: str, **extra: Any) -> Any:
+    """Run ``video_flow`` with ``fault`` on its create; return the final state."""
+    await control.post("/_emulator/faults", json={"match": CREATE, "fault": fault, **extra})
+    return await video_flow(BODY, return_state=True)
+
+
 async def _failed_run(**params: Any) -> Any:
     """Run ``video_flow`` expecting it to fail; return the failed flow run's id."""
     state = await video_flow(**params, return_state=True)
@@ -159,8 +165,7 @@ async def test_a_lost_task_without_stored_outputs_names_the_way_out(
 async def test_ambiguous_create_is_never_resent_until_resolved(
     gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    await control.post("/_emulator/faults", json={"match": CREATE, "fault": "drop_after"})
-    state = await video_flow(BODY, return_state=True)
+    state = await _faulted_run(control, "drop_after")
     with pytest.raises(SubmitInDoubtError, match="anyint-flows tasks adopt") as info:
         await state.aresult()
     digest = info.value.digest
@@ -179,10 +184,7 @@ async def test_ambiguous_create_is_never_resent_until_resolved(
 async def test_forget_submits_afresh_exactly_once(
     gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    await control.post(
-        "/_emulator/faults", json={"match": CREATE, "fault": "status_after", "status": 502}
-    )
-    state = await video_flow(BODY, return_state=True)
+    state = await _faulted_run(control, "status_after", status=502)
     with pytest.raises(SubmitInDoubtError) as info:
         await state.aresult()
     assert len(await created_task_ids(control)) == 1  # the gateway did the work
@@ -196,8 +198,7 @@ async def test_forget_submits_afresh_exactly_once(
 async def test_adopt_of_an_unknown_task_records_nothing(
     gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    await control.post("/_emulator/faults", json={"match": CREATE, "fault": "drop_after"})
-    state = await video_flow(BODY, return_state=True)
+    state = await _faulted_run(control, "drop_after")
     with pytest.raises(SubmitInDoubtError) as info:
         await state.aresult()
     before = journal.find(gateway.store, info.value.digest)
@@ -213,8 +214,7 @@ async def test_failed_task_is_resubmitted_once_on_resume(
 ) -> None:
     from anyint import TaskFailedError
 
-    await control.post("/_emulator/faults", json={"match": CREATE, "fault": "task_failed"})
-    state = await video_flow(BODY, return_state=True)
+    state = await _faulted_run(control, "task_failed")
     with pytest.raises(TaskFailedError) as info:
         await state.aresult()
     first = await created_task_ids(control)
@@ -232,8 +232,7 @@ async def test_failed_task_is_resubmitted_once_on_resume(
 async def test_success_without_output_is_a_failure_naming_the_task(
     gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    await control.post("/_emulator/faults", json={"match": CREATE, "fault": "task_no_output"})
-    state = await video_flow(BODY, return_state=True)
+    state = await _faulted_run(control, "task_no_output")
     with pytest.raises(TaskOutputMissingError, match="video_url") as info:
         await state.aresult()
     (task_id,) = await created_task_ids(control)
