@@ -471,18 +471,18 @@ def create_doubt(
 
     Returns:
         None for a 2xx (its body is checked by the resource), ``status_error`` when it proves
-        rejection (4xx, 503), else an :class:`AmbiguousSubmitError` caused by it (never resent).
+        rejection (4xx, 503), else an :class:`AmbiguousSubmitError` (never resent).
     """
     if status_error is None:
         if response.is_success:
             return None
     elif proves_rejection(status_error.status_code):
         return status_error
-    error = ambiguous_answer(
+    # Not chained to ``status_error``: its text is the gateway's, unmasked, and an exception's
+    # cause travels with it wherever it is pickled with its chain (tblib, which Dask installs).
+    return ambiguous_answer(
         response, method=method, path=path, body=body, status_error=status_error
     )
-    error.__cause__ = status_error
-    return error
 
 
 def ambiguous_answer(

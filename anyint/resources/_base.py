@@ -103,10 +103,14 @@ def parse_created(model: type[M], response: httpx.Response, *, path: str, body: 
                     f"{model.__name__} from {path} has an empty task id", request=response.request
                 )
     except APIResponseValidationError as exc:
-        raise ambiguous_answer(
-            response, method=response.request.method, path=path, body=body, problem=exc.message
-        ) from exc
-    return created
+        problem = exc.message
+    else:
+        return created
+    # Raised outside the handler, so the unmasked parse error is not chained to the doubt (an
+    # exception's context travels with it where it is pickled with its chain, as Dask does).
+    raise ambiguous_answer(
+        response, method=response.request.method, path=path, body=body, problem=problem
+    )
 
 
 def require_id(name: str, value: str) -> str:
