@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from ._output import console, err
+
+if TYPE_CHECKING:
+    from blocks import AssetStore
 
 __all__ = ["app"]
 
@@ -27,7 +31,7 @@ StoreOption = Annotated[
 ]
 
 
-def _store(url: str | None) -> object:
+def _store(url: str | None) -> AssetStore:
     from blocks import AssetStore
 
     return AssetStore(base_url=url) if url else AssetStore()
@@ -48,7 +52,7 @@ def list_journal(
         return
     from tasks.resolve import list_entries
 
-    rows = [e.summary() for e in list_entries(_store(store), state)]  # type: ignore[arg-type]
+    rows = [e.summary() for e in list_entries(_store(store), state)]
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
         return
@@ -100,15 +104,15 @@ def forget(
     from tasks.resolve import forget as forget_entry
 
     async def go() -> None:
-        entry = forget_entry(_store(store), digest)  # type: ignore[arg-type]
+        entry = forget_entry(_store(store), digest)
         console.print(f"step {entry.digest[:16]} ({entry.route}) forgotten: the next run submits")
 
     _guard(go)
 
 
-def _guard(go: object) -> None:
+def _guard(go: Callable[[], Coroutine[Any, Any, None]]) -> None:
     try:
-        asyncio.run(go())  # type: ignore[operator]
+        asyncio.run(go())
     except (LookupError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
