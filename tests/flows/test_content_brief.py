@@ -10,7 +10,11 @@ import httpx
 import pytest
 from PIL import Image
 from prefect import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+)
 
 from emulator.media import decode_audio, probe
 from flows.content_brief import ContentBriefResult, content_brief
@@ -70,10 +74,13 @@ async def test_default_run_makes_image_video_and_song(
     created = await created_task_ids(fast_music)
     assert sorted(created) == sorted(result.task_ids.values())
 
+    flow_run_id = result.manifest_key.split("/")[1]  # runs/<flow_run_id>/manifest.json
     async with get_client() as client:
         (summary,) = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["content-brief-summary"])),
-            limit=1,
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["content-brief-summary"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),  # this run's, no other
+            ),
         )
     assert result.brief in str(summary.data) and result.task_ids["video"] in str(summary.data)
 

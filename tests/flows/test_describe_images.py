@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
 
 from emulator.media import describe_image
 from flows.describe_images import SAMPLE_IMAGE, describe_images
@@ -47,8 +48,10 @@ async def test_runs_with_no_parameters(gateway: EmulatedGateway) -> None:
     assert f"64{TIMES}48" in result.answer and "orange" in result.answer
     assert (result.model, result.route, result.images) == ("claude-sonnet-4-6", "anthropic", 1)
     async with get_client() as client:
-        (artifact, *_) = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["describe-images"]))
+        (artifact,) = await client.read_artifacts(  # the newest: this run's
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["describe-images"])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
         )
     assert result.answer in str(artifact.data) and "inline image" in str(artifact.data)
 
