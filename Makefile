@@ -29,9 +29,11 @@ pytest: install
 
 test: lint typecheck pytest
 
-# The inner loop: no slow cases, no real processes; stops at the first failure.
+# The inner loop (well under a minute): the client, the emulator, the blocks and the receiver,
+# with no Prefect server, no slow case and no real process; stops at the first failure. The flows,
+# tasks, CLI and reliability cases run against a Prefect server and belong to `make test`.
 test-fast: install
-	$(BIN)/pytest -q -x -m "not slow and not process"
+	$(BIN)/pytest -q -x -m "not slow and not process and not prefect"
 
 # The main job: the music-video pipeline (+ an image and a video) on the embedded emulator.
 demo: install

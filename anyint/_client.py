@@ -1,4 +1,8 @@
-"""The async AnyInt client: configuration, per-family auth, error mapping and the retry loop."""
+"""The async AnyInt client: configuration, per-family auth and the resource families.
+
+The retry loop is :mod:`anyint._sending`, error mapping :mod:`anyint._answers` and the create
+rule :mod:`anyint._doubt`.
+"""
 
 from __future__ import annotations
 
@@ -8,35 +12,38 @@ import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import Any, Literal, Self, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
 
-from ._exceptions import (
-    AmbiguousSubmitError,
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    make_status_error,
-    proves_rejection,
-)
-from ._retry import RetryPolicy, parse_retry_after
+from ._answers import decode_json, status_error_of
+from ._doubt import ambiguous_answer, create_doubt
+from ._retry import RetryPolicy
+from ._sending import Call, send
 from .config import AnyIntSettings, settings
-from .records import mask, request_digest
+from .resources.anthropic import Anthropic
+from .resources.dashscope import DashScope
+from .resources.gemini import Gemini
+from .resources.kling import Kling
+from .resources.models import Models
+from .resources.suno import Suno
+from .resources.videos import Videos
 
-if TYPE_CHECKING:
-    from .resources.anthropic import Anthropic
-    from .resources.dashscope import DashScope
-    from .resources.gemini import Gemini
-    from .resources.kling import Kling
-    from .resources.models import Models
-    from .resources.suno import Suno
-    from .resources.videos import Videos
-
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AnyIntClient", "AuthStyle"]
+# ``ambiguous_answer``, ``create_doubt``, ``decode_json`` and ``status_error_of`` moved to
+# ``_answers`` / ``_doubt``; they stay importable from here, where earlier code found them.
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "AnyIntClient",
+    "AuthStyle",
+    "RequestOptions",
+    "ambiguous_answer",
+    "create_doubt",
+    "decode_json",
+    "status_error_of",
+]
 
 log = logging.getLogger("anyint")
 
@@ -48,9 +55,6 @@ ANTHROPIC_VERSION = "2023-06-01"
 
 #: How a family authenticates (contract §2.2): Bearer everywhere except the Anthropic routes.
 AuthStyle = Literal["bearer", "anthropic"]
-
-# httpx errors raised before any byte of the request left this process: always safe to resend.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 @functools.cache
@@ -71,6 +75,22 @@ def _check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
+class RequestOptions(TypedDict, total=False):
+    """How one gateway request is shaped (keywords of :meth:`AnyIntClient.request` / ``stream``).
+
+    Attributes:
+        auth: Auth style of the route family; ``"bearer"`` when not given.
+        json: JSON body.
+        params: Query parameters (never credentials).
+        headers: Extra headers.
+    """
+
+    auth: AuthStyle
+    json: Any
+    params: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
+
+
 class AnyIntClient:
     """Async client for every AnyInt route family.
 
@@ -89,6 +109,15 @@ class AnyIntClient:
         retry: Retry policy for transport failures and retryable statuses.
         transport: httpx transport, the test seam (``httpx.MockTransport``, ``ASGITransport``).
         http_client: A ready ``httpx.AsyncClient`` to use instead of building one.
+
+    Attributes:
+        models: Models API: ``/openai/v1/models`` and ``/anthropic/v1/models``.
+        anthropic: Anthropic-compatible messages (image understanding), sync and streaming.
+        gemini: Gemini-compatible generateContent and streamGenerateContent.
+        dashscope: DashScope sync images, video tasks and task queries.
+        kling: Kling native video routes under ``/transtreams/kling/v1``.
+        videos: OpenAI-style ``/openai/v1/videos`` (Kling through the gateway).
+        suno: AI Music ``/suno/*`` creation, query and sync routes.
 
     Example:
         >>> async with AnyIntClient() as client:  # doctest: +SKIP
@@ -122,6 +151,13 @@ class AnyIntClient:
             follow_redirects=False,
             verify=_ssl_context(),
         )
+        self.models = Models(self)
+        self.anthropic = Anthropic(self)
+        self.gemini = Gemini(self)
+        self.dashscope = DashScope(self)
+        self.kling = Kling(self)
+        self.videos = Videos(self)
+        self.suno = Suno(self)
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -183,74 +219,22 @@ class AnyIntClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # -- resources -----------------------------------------------------------------------------
-
-    @cached_property
-    def models(self) -> Models:
-        """Models API: ``/openai/v1/models`` and ``/anthropic/v1/models``."""
-        from .resources.models import Models
-
-        return Models(self)
-
-    @cached_property
-    def anthropic(self) -> Anthropic:
-        """Anthropic-compatible messages (image understanding), sync and streaming."""
-        from .resources.anthropic import Anthropic
-
-        return Anthropic(self)
-
-    @cached_property
-    def gemini(self) -> Gemini:
-        """Gemini-compatible generateContent and streamGenerateContent."""
-        from .resources.gemini import Gemini
-
-        return Gemini(self)
-
-    @cached_property
-    def dashscope(self) -> DashScope:
-        """DashScope sync images, video tasks and task queries."""
-        from .resources.dashscope import DashScope
-
-        return DashScope(self)
-
-    @cached_property
-    def kling(self) -> Kling:
-        """Kling native video routes under ``/transtreams/kling/v1``."""
-        from .resources.kling import Kling
-
-        return Kling(self)
-
-    @cached_property
-    def videos(self) -> Videos:
-        """OpenAI-style ``/openai/v1/videos`` (Kling through the gateway)."""
-        from .resources.videos import Videos
-
-        return Videos(self)
-
-    @cached_property
-    def suno(self) -> Suno:
-        """AI Music ``/suno/*`` creation, query and sync routes."""
-        from .resources.suno import Suno
-
-        return Suno(self)
-
     # -- the request engine ---------------------------------------------------------------------
 
-    def _build(
-        self,
-        method: str,
-        path: str,
-        *,
-        auth: AuthStyle,
-        json: Any,
-        params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-    ) -> httpx.Request:
+    def _build(self, method: str, path: str, options: RequestOptions) -> httpx.Request:
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/', got {path!r}")
-        all_headers = {"accept": "application/json", **self.auth_headers(auth), **(headers or {})}
+        headers = {
+            "accept": "application/json",
+            **self.auth_headers(options.get("auth", "bearer")),
+            **(options.get("headers") or {}),
+        }
         return self._http.build_request(
-            method, self.base_url + path, json=json, params=params, headers=all_headers
+            method,
+            self.base_url + path,
+            json=options.get("json"),
+            params=options.get("params"),
+            headers=headers,
         )
 
     async def request(
@@ -258,12 +242,9 @@ class AnyIntClient:
         method: str,
         path: str,
         *,
-        auth: AuthStyle = "bearer",
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
         creates_task: bool = False,
         ok_code: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> httpx.Response:
         """Send one gateway request with retries and return the successful response.
 
@@ -282,12 +263,9 @@ class AnyIntClient:
         Args:
             method: HTTP method.
             path: Gateway path starting with ``/``.
-            auth: Auth style of the route family.
-            json: JSON body.
-            params: Query parameters (never credentials).
-            headers: Extra headers.
             creates_task: True for POSTs that create a paid gateway task (see above).
             ok_code: Body ``code`` meaning success (Suno 200, Kling 0); any other code raises.
+            **options: ``auth``, ``json``, ``params`` and ``headers`` (:class:`RequestOptions`).
 
         Returns:
             The response, body read.
@@ -297,292 +275,21 @@ class AnyIntClient:
             APIConnectionError: No response, after retries.
             AmbiguousSubmitError: A create may have made a task; not resent.
         """
-        async with self._send(
-            method,
-            path,
-            auth=auth,
-            json=json,
-            params=params,
-            headers=headers,
-            creates_task=creates_task,
-            ok_code=ok_code,
-            stream=False,
-        ) as response:
+        request = self._build(method, path, options)
+        call = Call(request, method, path, options.get("json"), creates_task, ok_code)
+        async with send(self._http, call, self.retry) as response:
             return response
 
     @asynccontextmanager
     async def stream(
-        self,
-        method: str,
-        path: str,
-        *,
-        auth: AuthStyle = "bearer",
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
+        self, method: str, path: str, **options: Unpack[RequestOptions]
     ) -> AsyncIterator[httpx.Response]:
         """Like :meth:`request`, but yield a streaming response whose body is not yet read.
 
         Retries happen only before the first byte of a successful response is handed over.
         """
-        async with self._send(
-            method,
-            path,
-            auth=auth,
-            json=json,
-            params=params,
-            headers=headers,
-            creates_task=False,
-            ok_code=None,
-            stream=True,
-        ) as response:
-            yield response
-
-    @asynccontextmanager
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        auth: AuthStyle,
-        json: Any,
-        params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-        creates_task: bool,
-        ok_code: int | None,
-        stream: bool,
-    ) -> AsyncIterator[httpx.Response]:
-        request = self._build(method, path, auth=auth, json=json, params=params, headers=headers)
-        idempotent = method.upper() in ("GET", "HEAD", "OPTIONS")
-        retries = 0
-        while True:
-            try:
-                response = await self._http.send(request, stream=True)
-                try:
-                    if not stream or response.status_code >= 400:
-                        await response.aread()
-                except BaseException:
-                    await response.aclose()
-                    raise
-            except httpx.TransportError as exc:
-                error = self._transport_error(exc, request, method, path, json, creates_task)
-                if isinstance(error, APIConnectionError) and (idempotent or not error.sent):
-                    delay = self.retry.delay(retries)
-                    if retries < self.retry.max_retries and delay is not None:
-                        retries += 1
-                        log.debug("retrying %s %s after %s (%.2fs)", method, path, exc, delay)
-                        await self.retry.sleep(delay)
-                        continue
-                raise error from exc
-            try:
-                status_error = status_error_of(response, ok_code)
-                answer_error = (
-                    create_doubt(response, status_error, method=method, path=path, body=json)
-                    if creates_task
-                    else status_error
-                )
-                if answer_error is None:
-                    log.debug("%s %s -> %s", method, path, response.status_code)
-                    yield response
-                    return
-            finally:
-                await response.aclose()
-            delay = self.retry.delay(retries, response.headers)
-            if answer_error.retryable and retries < self.retry.max_retries and delay is not None:
-                retries += 1
-                log.debug(
-                    "retrying %s %s after %s (%.2fs)", method, path, answer_error.status_code, delay
-                )
-                await self.retry.sleep(delay)
-                continue
-            raise answer_error
-
-    @staticmethod
-    def _transport_error(
-        exc: httpx.TransportError,
-        request: httpx.Request,
-        method: str,
-        path: str,
-        body: Any,
-        creates_task: bool,
-    ) -> APIConnectionError | AmbiguousSubmitError:
-        sent = not isinstance(exc, _NOT_SENT)
-        if sent and creates_task:
-            return AmbiguousSubmitError(
-                method=method,
-                path=path,
-                request_digest=request_digest(method, path, body),
-                cause=type(exc).__name__,
-                request=request,
-            )
-        if isinstance(exc, httpx.TimeoutException):
-            return APITimeoutError(
-                f"{method} {path} timed out ({type(exc).__name__})", request=request, sent=sent
-            )
-        return APIConnectionError(
-            f"{method} {path} failed: {type(exc).__name__}: {exc}", request=request, sent=sent
+        call = Call(
+            self._build(method, path, options), method, path, options.get("json"), stream=True
         )
-
-
-def status_error_of(response: httpx.Response, ok_code: int | None) -> APIStatusError | None:
-    """Turn an error HTTP status, or a 2xx body with an error ``code``, into an exception."""
-    http_status = response.status_code
-    if http_status < 400 and ok_code is None:
-        return None  # also keeps an unread streaming body unread
-    body = _json_or_none(response)
-    status = http_status
-    if http_status < 400:
-        if not isinstance(body, dict) or "code" not in body:
-            return None
-        code = body.get("code")
-        if code == ok_code or code == str(ok_code):
-            return None
-        status = code if isinstance(code, int) and 400 <= code < 600 else 400
-    message, error_type, error_code = _error_fields(body, response)
-    return make_status_error(
-        message,
-        status_code=status,
-        http_status=http_status,
-        request=response.request,
-        body=body,
-        error_type=error_type,
-        error_code=error_code,
-        request_id=_request_id(response, body),
-        retry_after=parse_retry_after(response.headers),
-    )
-
-
-def create_doubt(
-    response: httpx.Response,
-    status_error: APIStatusError | None,
-    *,
-    method: str,
-    path: str,
-    body: Any,
-) -> APIStatusError | AmbiguousSubmitError | None:
-    """Apply the create rule to an answer: keep a proven rejection, turn anything else to doubt.
-
-    Args:
-        response: The answer, body read.
-        status_error: What :func:`status_error_of` made of it.
-        method: HTTP method of the create.
-        path: Gateway path of the create.
-        body: Its JSON body (for the digest, and to mask its callback URL).
-
-    Returns:
-        None for a 2xx (its body is checked by the resource), ``status_error`` when it proves
-        rejection (4xx, 503), else an :class:`AmbiguousSubmitError` (never resent).
-    """
-    if status_error is None:
-        if response.is_success:
-            return None
-    elif proves_rejection(status_error.status_code):
-        return status_error
-    # Not chained to ``status_error``: its text is the gateway's, unmasked, and an exception's
-    # cause travels with it wherever it is pickled with its chain (tblib, which Dask installs).
-    return ambiguous_answer(
-        response, method=method, path=path, body=body, status_error=status_error
-    )
-
-
-def ambiguous_answer(
-    response: httpx.Response,
-    *,
-    method: str,
-    path: str,
-    body: Any,
-    status_error: APIStatusError | None = None,
-    problem: str | None = None,
-) -> AmbiguousSubmitError:
-    """Build the :class:`AmbiguousSubmitError` for an answer to a create that proves nothing.
-
-    The gateway's status, message and request id are kept; callback URLs and the key are masked
-    from the text, and the raw body is not kept.
-
-    Args:
-        response: The answer, body read.
-        method: HTTP method of the create.
-        path: Gateway path of the create.
-        body: Its JSON body.
-        status_error: The status error the answer amounts to, if any.
-        problem: Why a 2xx answer cannot be read, if that is the doubt.
-
-    Returns:
-        The error, not raised.
-    """
-    decoded = _json_or_none(response)
-    if status_error is not None:
-        status, message = status_error.status_code, status_error.message
-    else:
-        status, message = response.status_code, _error_fields(decoded, response)[0]
-    credentials = [
-        value.removeprefix("Bearer ").strip()
-        for name in ("authorization", "x-api-key")
-        if (value := response.request.headers.get(name))
-    ]
-    code = f" with body code {status}" if status != response.status_code else ""
-    cause = f"HTTP {response.status_code}{code}: {problem or message}"
-    return AmbiguousSubmitError(
-        method=method,
-        path=path,
-        request_digest=request_digest(method, path, body),
-        cause=mask(cause, body, also=credentials),
-        request=response.request,
-        status_code=status,
-        http_status=response.status_code,
-        gateway_message=mask(message, body, also=credentials),
-        request_id=_request_id(response, decoded),
-    )
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _error_fields(body: Any, response: httpx.Response) -> tuple[str, str | None, str | None]:
-    """Read message/type/code from any documented error envelope.
-
-    Shapes: OpenAI-style ``{"error": {message, type, code}}`` (§2.3), Anthropic
-    ``{"type": "error", "error": {type, message}}``, Google ``{"error": {code, message, status}}``,
-    DashScope ``{code, message}``, Kling ``{code, message}`` and Suno ``{code, msg}``.
-    """
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):
-            message = str(err.get("message") or f"HTTP {response.status_code}")
-            etype = err.get("type") or err.get("status")
-            code = err.get("code")
-            return message, _opt_str(etype), _opt_str(code)
-        text = body.get("message") or body.get("msg")
-        if text is not None:
-            return str(text), None, _opt_str(body.get("code"))
-    raw = response.text[:200] if response.content else ""
-    return (raw or f"HTTP {response.status_code} {response.reason_phrase}"), None, None
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _request_id(response: httpx.Response, body: Any) -> str | None:
-    for header in ("x-request-id", "request-id", "x-dashscope-request-id"):
-        if header in response.headers:
-            return response.headers[header]
-    if isinstance(body, dict) and isinstance(body.get("request_id"), str):
-        return str(body["request_id"])
-    return None
-
-
-def decode_json(response: httpx.Response) -> Any:
-    """Decode a success body, raising :class:`APIResponseValidationError` when it is not JSON."""
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise APIResponseValidationError(
-            f"expected JSON from {response.request.method} {response.request.url.path}, got "
-            f"{response.headers.get('content-type', 'no content type')}",
-            request=response.request,
-        ) from exc
+        async with send(self._http, call, self.retry) as response:
+            yield response

@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ._client import status_error_of
+from ._answers import status_error_of
 from ._exceptions import DownloadError
 
 if TYPE_CHECKING:

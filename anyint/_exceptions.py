@@ -141,29 +141,24 @@ class APIConnectionError(APIError):
     """
 
     retryable = True
+    #: The message when none is given.
+    default_message = "Connection error."
 
     def __init__(
         self,
-        message: str = "Connection error.",
+        message: str | None = None,
         *,
         request: httpx.Request | None = None,
         sent: bool = False,
     ) -> None:
-        super().__init__(message, request=request)
+        super().__init__(self.default_message if message is None else message, request=request)
         self.sent = sent
 
 
 class APITimeoutError(APIConnectionError):
     """The request timed out (connect, write, read or pool)."""
 
-    def __init__(
-        self,
-        message: str = "Request timed out.",
-        *,
-        request: httpx.Request | None = None,
-        sent: bool = False,
-    ) -> None:
-        super().__init__(message, request=request, sent=sent)
+    default_message = "Request timed out."
 
 
 class AmbiguousSubmitError(APIError):

@@ -9,11 +9,11 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypedDict, TypeVar
 
 from ._exceptions import APIError, TaskFailedError, TaskTimeoutError
 
-__all__ = ["PollSchedule", "TaskSnapshot", "wait_for_task"]
+__all__ = ["PollSchedule", "TaskSnapshot", "WaitOptions", "wait_for_task"]
 
 log = logging.getLogger("anyint.polling")
 
@@ -108,9 +108,63 @@ class PollSchedule:
         yield self.deadline
 
 
+class WaitOptions(TypedDict, Generic[S], total=False):
+    """The keywords every family's ``wait`` passes on to :func:`wait_for_task`.
+
+    Attributes:
+        schedule: Intervals and deadline; defaults to :class:`PollSchedule`.
+        on_change: Called with each snapshot whose status differs from the previous one.
+        wake: When set (e.g. by a callback receiver), the loop polls at once instead of sleeping.
+    """
+
+    schedule: PollSchedule | None
+    on_change: Callable[[S], Awaitable[None] | None] | None
+    wake: asyncio.Event | None
+
+
 async def _maybe_await(result: Awaitable[None] | None) -> None:
     if inspect.isawaitable(result):
         await result
+
+
+async def _poll_once(
+    poll: Callable[[], Awaitable[S]], task_id: str, last_status: str | None
+) -> S | None:
+    """One poll; None when it failed in a way worth polling through (a retryable API error)."""
+    try:
+        return await poll()
+    except APIError as exc:
+        if not exc.retryable:
+            exc.add_note(f"while waiting for task {task_id} (last status {last_status})")
+            raise
+        log.warning("poll of task %s failed (%s); polling on", task_id, exc)
+        return None
+
+
+def _finished(snapshot: S, task_id: str) -> bool:
+    """Whether ``snapshot`` ends the wait with success; a failed terminal state is raised."""
+    if not snapshot.is_terminal:
+        return False
+    if snapshot.is_success:
+        return True
+    raise TaskFailedError(
+        task_id=task_id,
+        status=snapshot.status,
+        error_code=snapshot.error_code,
+        error_message=snapshot.error_message,
+    )
+
+
+async def _pause(delay: float, wake: asyncio.Event | None) -> None:
+    """Sleep ``delay`` seconds, or less if ``wake`` is set meanwhile (then clear it)."""
+    if wake is None:
+        await asyncio.sleep(delay)
+        return
+    try:
+        await asyncio.wait_for(wake.wait(), timeout=delay)
+    except TimeoutError:
+        return
+    wake.clear()
 
 
 async def wait_for_task(
@@ -145,38 +199,17 @@ async def wait_for_task(
     last_status: str | None = None
     n = 0
     while True:
-        try:
-            snapshot = await poll()
-        except APIError as exc:
-            if not exc.retryable:
-                exc.add_note(f"while waiting for task {task_id} (last status {last_status})")
-                raise
-            log.warning("poll of task %s failed (%s); polling on", task_id, exc)
-        else:
+        snapshot = await _poll_once(poll, task_id, last_status)
+        if snapshot is not None:
             if snapshot.status != last_status:
                 last_status = snapshot.status
                 log.info("task %s is %s", task_id, snapshot.status)
                 if on_change is not None:
                     await _maybe_await(on_change(snapshot))
-            if snapshot.is_terminal:
-                if snapshot.is_success:
-                    return snapshot
-                raise TaskFailedError(
-                    task_id=task_id,
-                    status=snapshot.status,
-                    error_code=snapshot.error_code,
-                    error_message=snapshot.error_message,
-                )
+            if _finished(snapshot, task_id):
+                return snapshot
         elapsed = clock() - start
         if elapsed >= schedule.deadline:
             raise TaskTimeoutError(task_id=task_id, status=last_status, waited=elapsed)
-        delay = min(schedule.interval(n), schedule.deadline - elapsed)
+        await _pause(min(schedule.interval(n), schedule.deadline - elapsed), wake)
         n += 1
-        if wake is None:
-            await asyncio.sleep(delay)
-            continue
-        try:
-            await asyncio.wait_for(wake.wait(), timeout=delay)
-        except TimeoutError:
-            continue
-        wake.clear()

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 __all__ = ["console", "err", "show"]
@@ -23,17 +24,33 @@ def show(result: Any) -> None:
     data = result.model_dump() if hasattr(result, "model_dump") else result
     assets = _find_assets(result, AssetRecord)
     if assets:
-        table = Table(title="Stored assets")
-        for column in ("kind", "key in the store", "bytes", "sha256"):
-            table.add_column(column, overflow="fold")
-        for record in assets:
-            table.add_row(record.kind, record.key, str(record.bytes), record.sha256[:12])
-        console.print(table)
+        _print_assets(assets)
     manifest = data.get("manifest_key") if isinstance(data, dict) else None
     if manifest:
         console.print(f"manifest: [bold]{manifest}[/bold]")
     if not assets:
         console.print_json(json.dumps(data, default=str))
+
+
+def _print_assets(assets: list[Any]) -> None:
+    """A table when it fits the console; else one unbroken line per asset.
+
+    A store key is copied to fetch the file, so it is never cut or folded mid-word: a table
+    cell narrower than the key would do one or the other.
+    """
+    rows = [(r.kind, r.key, str(r.bytes), r.sha256[:12]) for r in assets]
+    table = Table(title="Stored assets")
+    for column in ("kind", "key in the store", "bytes", "sha256"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    unbounded = console.options.update_width(10**6)
+    if Measurement.get(console, unbounded, table).maximum <= console.width:
+        console.print(table)
+        return
+    console.print("[bold]Stored assets[/bold] (kind, bytes, sha256, key in the store)")
+    for kind, key, size, digest in rows:
+        console.print(f"{kind}  {size}  {digest}  {key}", soft_wrap=True, highlight=False)
 
 
 def _find_assets(value: Any, kind: type[Any]) -> list[Any]:

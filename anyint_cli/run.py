@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import json
 import os
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from anyint import APIConnectionError, AuthenticationError
+
+from ._logging import prefect_console
 from ._output import console, err, show
 from ._state import options
 
-__all__ = ["FLOWS", "FlowRunFailed", "demo", "load_flow", "run"]
+__all__ = ["FLOWS", "FlowRunFailed", "check_parameters", "demo", "load_flow", "run"]
 
 #: CLI flow name → "module:function".
 FLOWS = {
@@ -29,10 +33,18 @@ FLOWS = {
 }
 
 
-_SLOW_START_HINT = (
-    "The temporary Prefect server did not start in time (a busy machine?). Run again with "
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=600, or start `prefect server start` and "
-    "export PREFECT_API_URL=http://127.0.0.1:4200/api."
+#: What Prefect raises when its temporary server does not answer within the startup timeout.
+_SLOW_START = "Timed out while attempting to connect to ephemeral Prefect API server"
+_SLOW_START_LINE = (
+    "the temporary Prefect server did not start within {seconds:g} s (a busy machine?): run "
+    "again with PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=600, or run `prefect server "
+    "start` and export PREFECT_API_URL=http://127.0.0.1:4200/api"
+)
+
+#: What to do about a failure whose message names the symptom but not the fix (first match).
+_FIXES: tuple[tuple[type[BaseException], str], ...] = (
+    (AuthenticationError, "check ANYINT_API_KEY (or the key saved in credentials_block)"),
+    (APIConnectionError, "check ANYINT_BASE_URL and that the gateway is reachable from here"),
 )
 
 
@@ -41,10 +53,12 @@ class FlowRunFailed(Exception):
 
     def __init__(self, flow: str, flow_run_id: str | None, cause: BaseException) -> None:
         if self.interrupted_by(cause):
-            super().__init__("interrupted: the flow run stopped where it was (state Crashed)")
+            line = "interrupted: the flow run stopped where it was (state Crashed)"
         else:
             first = (str(cause) or type(cause).__name__).splitlines()[0]
-            super().__init__(f"{type(cause).__name__}: {first}")
+            fix = next((f for kind, f in _FIXES if isinstance(cause, kind)), None)
+            line = f"{type(cause).__name__}: {first}" + (f"; {fix}" if fix else "")
+        super().__init__(f"{line} (flow run {flow_run_id})" if flow_run_id else line)
         self.flow, self.flow_run_id, self.cause = flow, flow_run_id, cause
 
     @staticmethod
@@ -74,6 +88,22 @@ def load_flow(name: str) -> Any:
         raise typer.BadParameter(f"unknown flow {name!r}; choose one of {', '.join(FLOWS)}")
     module, _, attr = FLOWS[name].partition(":")
     return getattr(importlib.import_module(module), attr)
+
+
+def check_parameters(flow_name: str, parameters: Mapping[str, Any]) -> None:
+    """Check a run's parameters with the flow's own parameter model, before any flow run exists.
+
+    Raises:
+        typer.BadParameter: One line: the parameter, its rule, and what the flow takes.
+    """
+    from flows._params import validate_parameters
+
+    fn = load_flow(flow_name).fn
+    try:
+        validate_parameters(fn, parameters)
+    except ValueError as exc:
+        takes = ", ".join(inspect.signature(fn).parameters)
+        raise typer.BadParameter(f"{exc}; fix --params ({flow_name} takes: {takes})") from None
 
 
 async def _find_run(flow_name: str, ref: str) -> Any:
@@ -119,6 +149,7 @@ async def execute(flow_name: str, parameters: dict[str, Any], resume: str | None
     target = target.with_options(on_running=[*target.on_running_hooks, remember])
     try:
         if resume is None:
+            check_parameters(flow_name, parameters)  # `run` did already; `demo` and callers not
             state = await target(**parameters, return_state=True)
         else:
             flow_run = await _find_run(flow_name, resume)
@@ -139,8 +170,28 @@ async def execute(flow_name: str, parameters: dict[str, Any], resume: str | None
     raise FlowRunFailed(flow_name, flow_run_id, error)
 
 
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """Bad input (``typer.BadParameter``) as one line and exit status 2, like a usage error."""
+    try:
+        yield
+    except typer.BadParameter as exc:
+        if options["debug"]:
+            raise
+        err.print(f"[red]error:[/red] {exc.message}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
 def report(call: Callable[[], Awaitable[Any]]) -> Any:
-    """Run ``call``; on failure print one line (and the resume command) and exit non-zero."""
+    """Run ``call``; on failure print one line (and the resume command) and exit non-zero.
+
+    Prefect's engine logs a failure's traceback too: on the console only with ``--debug``.
+    """
+    with _usage_errors(), prefect_console(options["debug"]):
+        return _one_line_errors(call)
+
+
+def _one_line_errors(call: Callable[[], Awaitable[Any]]) -> Any:
     try:
         return asyncio.run(call())  # type: ignore[arg-type]
     except FlowRunFailed as exc:
@@ -155,10 +206,13 @@ def report(call: Callable[[], Awaitable[Any]]) -> Any:
     except Exception as exc:
         if options["debug"]:
             raise
-        line = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if _SLOW_START in str(exc):
+            from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as limit
+
+            line = _SLOW_START_LINE.format(seconds=limit.value())
+        else:
+            line = f"{type(exc).__name__}: {exc}".splitlines()[0]
         err.print(f"[red]error:[/red] {line}", markup=True, highlight=False)
-        if "ephemeral Prefect API server" in str(exc):
-            err.print(_SLOW_START_HINT, highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -192,13 +246,17 @@ def run(
     store: Annotated[str | None, typer.Option(help="Asset store (ANYINT_STORE).")] = None,
 ) -> None:
     """Run one flow with parameters, or resume an interrupted or failed run."""
-    try:
-        parameters = json.loads(params)
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"--params is not valid JSON: {exc.msg}") from None
-    if not isinstance(parameters, dict):
-        raise typer.BadParameter("--params must be a JSON object")
-    load_flow(flow)  # an unknown name fails before anything starts
+    with _usage_errors():  # before anything starts: no server, no emulator, no flow run
+        try:
+            parameters = json.loads(params)
+        except json.JSONDecodeError as exc:
+            raise typer.BadParameter(f"--params is not valid JSON: {exc.msg}") from None
+        if not isinstance(parameters, dict):
+            raise typer.BadParameter("--params must be a JSON object")
+        if resume is None:
+            check_parameters(flow, parameters)
+        else:
+            load_flow(flow)
     with _emulated(emulator, store):
         show(report(lambda: execute(flow, parameters, resume)))
 
@@ -208,7 +266,6 @@ def demo(
     timing: Annotated[str, typer.Option(help="Emulator pace: fast or realistic.")] = "fast",
 ) -> None:
     """Run music-video, generate-image and generate-video on the embedded emulator."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from emulator.app import create_app
 
     from .embedded import embedded_gateway

@@ -11,7 +11,7 @@ __all__ = ["callbacks", "emulator"]
 
 def emulator(
     host: str = "127.0.0.1",
-    port: int = 8787,
+    port: int = 8765,
     timing: Annotated[str, typer.Option(help="fast or realistic.")] = "realistic",
 ) -> None:
     """Start the local AnyInt gateway emulator."""

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -173,7 +173,7 @@ class ChildServer:
     """A server in a child process (so its memory and CPU never count as ours).
 
     Args:
-        args: Arguments after ``python`` (e.g. ``["-m", "emulator", "--port", "8787"]``).
+        args: Arguments after ``python`` (e.g. ``["-m", "emulator", "--port", "8765"]``).
         ready_url: Polled until it answers; the server is ready then.
         env: Environment for the child (see :func:`child_env`).
         timeout: Seconds to wait for readiness.
@@ -250,18 +250,18 @@ def temp_env(**values: str | None) -> Iterator[None]:
     """Set (or, with None, remove) environment variables inside the block, restoring them after."""
     saved = {name: os.environ.get(name) for name in values}
     try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _set_env(values)
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _set_env(saved)
+
+
+def _set_env(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def machine_description() -> dict[str, Any]:

@@ -238,8 +238,6 @@ async def run(quick: bool = False) -> Report:
             creates_ok and not duplicates,
         ),
     ]
-    for k, r in m["k"].items():
-        report.notes += [f"K = {k}: {r['failed']} failed: {e}" for e in r["errors"]]
     cores = psutil.cpu_count() or 1
     busy = sum(top["cpu_s"].values()) / (cores * top["wall_s"])
     per_core = {p: top["cpu_s"][p] / top["wall_s"] for p in _CPU_COLUMNS}
@@ -255,6 +253,9 @@ async def run(quick: bool = False) -> Report:
         f"{top_k} tasks' work queues in one process at once, the emulator's media synthesis "
         f"({top['cpu_s']['emulator'] / top_k:.1f} CPU-s per pipeline) above all.",
     ]
+    # After the fixed notes (which used to overwrite these): why each failed pipeline failed.
+    for k, r in m["k"].items():
+        report.notes += [f"K = {k}: {r['failed']} failed: {e}" for e in r["errors"]]
     if quick:
         report.notes.append(f"Quick mode: the *_k50 keys hold the K = {top_k} figures.")
     return report

@@ -394,15 +394,7 @@ def create_callback_app(
         uvicorn.run(create_callback_app(), host="0.0.0.0", port=8788)  # or: python -m callbacks
         ```
     """
-    configured = settings().callback_token
-    resolved = token if token is not None else (configured.get_secret_value() if configured else "")
-    if not resolved:
-        raise ValueError(
-            f"no callback token configured: pass token= or set {CALLBACK_TOKEN_ENV} "
-            "(a receiver without one would accept callbacks from anyone)"
-        )
-    check_token(resolved)
-    _KNOWN_TOKENS.add(resolved)
+    resolved = _resolved_token(token)
     if max_body < 1:
         raise ValueError("max_body must be positive")
     if emit_events is None:
@@ -420,6 +412,26 @@ def create_callback_app(
         redirect_slashes=False,
     )
     app.state.receiver = receiver
+    _add_routes(app, receiver)
+    return app
+
+
+def _resolved_token(token: str | None) -> str:
+    """The receiver's token: ``token``, else ``ANYINT_CALLBACK_TOKEN``, checked and masked."""
+    configured = settings().callback_token
+    resolved = token if token is not None else (configured.get_secret_value() if configured else "")
+    if not resolved:
+        raise ValueError(
+            f"no callback token configured: pass token= or set {CALLBACK_TOKEN_ENV} "
+            "(a receiver without one would accept callbacks from anyone)"
+        )
+    check_token(resolved)
+    _KNOWN_TOKENS.add(resolved)
+    return resolved
+
+
+def _add_routes(app: FastAPI, receiver: _Receiver) -> None:
+    """``GET /healthz`` and the callback route, which answers a wrong token like no path."""
 
     @app.get("/healthz")
     async def healthz() -> dict[str, bool]:
@@ -435,5 +447,3 @@ def create_callback_app(
         except _Reject as exc:
             headers = {"Allow": "POST"} if exc.status == 405 else None
             return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
-
-    return app

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the emulator in the foreground and print its base URL."""
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--port", type=int, default=8765)  # off 8787: Dask's dashboard port
     parser.add_argument("--timing", choices=["fast", "realistic"], default="realistic")
     parser.add_argument(
         "--seed",

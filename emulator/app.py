@@ -72,15 +72,13 @@ class EmulatorApp:
         if kind == "drop_before":
             await _drop(send, "dropped before the request was processed")
         if kind == "status":
-            record.status = fault.status
-            await render_error(_injected(fault), scope["path"])(scope, receive, send)
+            await _answer_injected(fault, scope, receive, send, record)
             return
-        if kind == "delay":
-            await asyncio.sleep(fault.seconds)
-            await self.fastapi(scope, receive, _status_recorder(send, record))
-            return
-        if kind == "sse_error":
-            scope["state"]["sse_error"] = True
+        if kind in ("delay", "sse_error"):
+            if kind == "delay":
+                await asyncio.sleep(fault.seconds)
+            else:
+                scope["state"]["sse_error"] = True
             await self.fastapi(scope, receive, _status_recorder(send, record))
             return
         messages: list[Message] = []
@@ -93,8 +91,7 @@ class EmulatorApp:
             await _drop(send, "dropped after the request was processed")
         if kind == "status_after":
             # The work is done (task created, call log filled in); only the answer is lost.
-            record.status = fault.status
-            await render_error(_injected(fault), scope["path"])(scope, receive, send)
+            await _answer_injected(fault, scope, receive, send, record)
             return
         # truncate: send the headers as they were, then half the body, then close.
         start = next(m for m in messages if m["type"] == "http.response.start")
@@ -105,6 +102,14 @@ class EmulatorApp:
             {"type": "http.response.body", "body": data[: len(data) // 2], "more_body": True}
         )
         raise ConnectionDropped("body truncated")
+
+
+async def _answer_injected(
+    fault: Fault, scope: Scope, receive: Receive, send: Send, record: CallRecord
+) -> None:
+    """Answer with the error a ``status`` or ``status_after`` fault asks for."""
+    record.status = fault.status
+    await render_error(_injected(fault), scope["path"])(scope, receive, send)
 
 
 async def _drop(send: Send, why: str) -> None:

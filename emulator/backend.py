@@ -29,6 +29,7 @@ __all__ = [
     "CallRecord",
     "Fault",
     "Task",
+    "TaskFamily",
     "Timing",
 ]
 
@@ -387,6 +388,17 @@ class Backend:
     def get_task(self, task_id: str) -> Task | None:
         """The task with that id, or None."""
         return self.tasks.get(task_id)
+
+    def find_task(self, task_id: str, family: TaskFamily) -> Task | None:
+        """The ``family`` task a query names, or None when the gateway must not know it.
+
+        None covers an unknown id, another family's task and a task under a ``task_unknown``
+        fault; each family answers that in its own way (404, or DashScope's ``UNKNOWN``).
+        """
+        task = self.tasks.get(task_id)
+        if task is None or task.family != family or task.unknown:
+            return None
+        return task
 
     # -- assets ---------------------------------------------------------------------------------
 

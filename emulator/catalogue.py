@@ -1,5 +1,6 @@
 """The emulated model catalogue: every model id the contract names, with the modalities each
-serves per route family (our ``capabilities`` extension of the Models API, contract §4 and §17.5).
+serves per route family (our ``capabilities`` extension of the Models API, contract §4 and
+§17 item 5).
 """
 
 from __future__ import annotations

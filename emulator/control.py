@@ -92,17 +92,9 @@ async def faults(request: Request, body: FaultBody) -> dict[str, Any]:
     method, _, path = body.match.strip().partition(" ")
     if not path.startswith("/"):
         method, path = "*", method
-    backend_of(request).add_fault(
-        Fault(
-            method=method.upper(),
-            path=path,
-            fault=body.fault,
-            times=body.times,
-            status=body.status,
-            retry_after=body.retry_after,
-            seconds=body.seconds,
-        )
-    )
+    # Every field but ``match`` is the Fault field of the same name.
+    fault = Fault(method=method.upper(), path=path, **body.model_dump(exclude={"match"}))
+    backend_of(request).add_fault(fault)
     return {"ok": True, "queued": len(backend_of(request).faults)}
 
 

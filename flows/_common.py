@@ -3,13 +3,11 @@ before paying, publish artifacts of what was stored."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import inspect
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, get_type_hints
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import (
@@ -18,18 +16,17 @@ from prefect.artifacts import (
     acreate_table_artifact,
 )
 from prefect.context import FlowRunContext
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from anyint.records import canonical_json
 from anyint.types.models import Modality, RouteFamily
 from tasks import AssetRecord, GatewayConfig, RunConfig
+from tasks.assets import run_prefix
 
 __all__ = [
     "OPERATIONAL_PARAMETERS",
     "ModelNeed",
     "check_models",
-    "checked_parameters",
-    "named_error",
+    "manifest_key",
     "publish_assets",
     "start_run",
 ]
@@ -83,66 +80,6 @@ async def check_models(run: RunConfig, needs: Sequence[ModelNeed]) -> None:
             catalogue.check(need.model, need.family, input=need.input, output=need.output)
         except ValueError as exc:
             raise ValueError(f"parameter {need.parameter!r}: {exc}") from None
-
-
-def named_error(exc: ValidationError, rename: dict[str, str] | None = None) -> ValueError:
-    """One ``ValueError`` that names the flow parameter behind each validation error.
-
-    Args:
-        exc: The validation error of a parameters model or a request body.
-        rename: Wire or field name → flow parameter name (e.g. ``{"prompt": "lyrics"}``).
-    """
-    rename = rename or {}
-    parts = []
-    for error in exc.errors():
-        loc = [str(p) for p in error["loc"]]
-        message = str(error["msg"]).removeprefix("Value error, ")
-        name = loc[0] if loc else _named_in(message, rename)
-        parts.append(f"parameter {rename.get(name, name)!r}: {message}")
-    return ValueError("; ".join(parts))
-
-
-def _named_in(message: str, rename: dict[str, str]) -> str:
-    """The field a model-level rule message is about (the request models start with it)."""
-    first = message.split(" ", 1)[0]
-    return first if first in rename or first in ("prompt", "style", "title", "model") else "body"
-
-
-def checked_parameters(values: dict[str, Any]) -> dict[str, Any]:
-    """Validate a flow's parameters against its own signature; errors name the parameter.
-
-    Flows using this are declared with ``validate_parameters=False``: Prefect would otherwise
-    reject a bad value with its own ``ParameterTypeError`` before the body runs, while these flows
-    promise a ``ValueError`` naming the parameter (and deployments still get the same schema,
-    which is built from the signature either way).
-
-    Args:
-        values: ``locals()`` at the top of the flow function (its parameters).
-
-    Returns:
-        The parameters coerced to their annotated types (``"V5"`` becomes ``SunoModel.V5``).
-    """
-    context = FlowRunContext.get()
-    if context is None or context.flow is None:
-        raise RuntimeError("checked_parameters() must be called inside a flow run")
-    model = _parameters_model(context.flow.fn)
-    try:
-        checked = model.model_validate({k: v for k, v in values.items() if k in model.model_fields})
-    except ValidationError as exc:
-        raise named_error(exc) from None
-    return {name: getattr(checked, name) for name in type(checked).model_fields}
-
-
-@functools.cache
-def _parameters_model(fn: Callable[..., Any]) -> type[BaseModel]:
-    hints = get_type_hints(fn, include_extras=True)
-    fields: dict[str, Any] = {
-        name: (hints.get(name, Any), param.default)
-        for name, param in inspect.signature(fn).parameters.items()
-    }
-    return create_model(
-        f"{fn.__name__}_parameters", __config__=ConfigDict(extra="forbid"), **fields
-    )
 
 
 async def start_run(parameters: Mapping[str, Any]) -> RunConfig:
@@ -208,6 +145,11 @@ async def _claim_key(
             f"(flow run {first.get('first_flow_run_id')}) with other parameters; a key names "
             "one intent: use a new key, or the same flow and parameters"
         )
+
+
+def manifest_key(run: RunConfig) -> str:
+    """Store key of the run's ``manifest.json``, which lists every asset the run stored."""
+    return f"{run_prefix(run.flow_run_id)}/manifest.json"
 
 
 def _link(record: AssetRecord) -> str:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict, TypeVar, Unpack
 
 from prefect import get_run_logger
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -25,10 +26,11 @@ from anyint.records import CALLBACK_FIELDS
 from anyint.types import RequestModel
 from anyint.types import suno as su
 from anyint.types.suno_requests import MODEL_LIMITS, PLACEHOLDER_CALLBACK_URL
-from flows._common import named_error
+from flows._params import named_error
 from tasks import AssetRecord, FinishedTask, Output, RunConfig, fetch, submit, wait
 
 __all__ = [
+    "FollowUps",
     "SongPlan",
     "SongResult",
     "StemsMode",
@@ -118,6 +120,16 @@ class SongPlan(BaseModel):
             raise ValueError(f"the generated lyrics cannot be sung: {reasons}") from None
 
 
+class FollowUps(TypedDict, total=False):
+    """What :func:`plan_song` plans after the song (the :class:`SongPlan` fields of that name)."""
+
+    track: int
+    stems: StemsMode | None
+    wav: bool
+    cover_art: bool
+    music_video: bool
+
+
 def plan_song(
     *,
     prompt: str,
@@ -126,12 +138,8 @@ def plan_song(
     title: str | None,
     instrumental: bool,
     lyrics: bool,
-    track: int = 0,
-    stems: StemsMode | None = None,
-    wav: bool = False,
-    cover_art: bool = False,
-    music_video: bool = False,
     names: dict[str, str] | None = None,
+    **follow_ups: Unpack[FollowUps],
 ) -> SongPlan:
     """Build and check every body that can be known before paying.
 
@@ -147,65 +155,17 @@ def plan_song(
 
     Args:
         names: Flow parameter names, when a flow calls them differently (``{"prompt": "brief"}``).
+        follow_ups: Track choice and follow-up steps, as in :class:`SongPlan`.
 
     Raises:
         ValueError: Naming the flow parameter that breaks a rule.
     """
     names = {name: name for name in ("prompt", "style", "title")} | (names or {})
-    limits = MODEL_LIMITS[model]
     if not prompt.strip():
         raise ValueError(f"parameter {names['prompt']!r}: must not be empty")
+    ask = _SongAsk(prompt, model, style, title, instrumental, names)
     try:
-        if lyrics:
-            if not (style and style.strip()):
-                raise ValueError(f"parameter {names['style']!r}: custom mode needs a style")
-            for name, value, limit in (
-                ("style", style, limits.style),
-                ("title", title, limits.title),
-            ):
-                if value is not None and len(value) > limit:
-                    raise ValueError(
-                        f"parameter {names[name]!r}: {len(value)} characters; model "
-                        f"{model.value} allows at most {limit}"
-                    )
-            song_title = title or derive_title(prompt)
-            fields: dict[str, Any] = {
-                "custom_mode": True,
-                "instrumental": instrumental,
-                "model": model,
-                "style": style,
-                "title": song_title,
-            }
-            if instrumental:
-                song_body, lyrics_body = _suno_body(su.GenerateParams, **fields), None
-            else:
-                # The lyrics are not written yet: check every rule with a stand-in now, and send
-                # the real ones (checked again) once the lyrics step has run.
-                song_body = _suno_body(su.GenerateParams, **fields, prompt=_LYRICS_STAND_IN)
-                song_body.pop("prompt")
-                lyrics_body = _suno_body(su.LyricsParams, prompt=prompt)
-        else:
-            if title:
-                raise ValueError(
-                    f"parameter {names['title']!r}: simple mode (lyrics=False) lets the model name "
-                    "the song; leave title empty or use lyrics=True"
-                )
-            description = f"{prompt.strip()}. Style: {style.strip()}" if style else prompt
-            if len(description) > su.SIMPLE_MODE_PROMPT_LIMIT:
-                raise ValueError(
-                    f"parameter {names['prompt']!r}: simple mode (lyrics=False) sends at most "
-                    f"{su.SIMPLE_MODE_PROMPT_LIMIT} characters, and the prompt with the style "
-                    f"folded in is {len(description)}; shorten {names['prompt']!r} or "
-                    f"{names['style']!r}, or use lyrics=True"
-                )
-            song_title, lyrics_body = None, None
-            song_body = _suno_body(
-                su.GenerateParams,
-                custom_mode=False,
-                instrumental=instrumental,
-                model=model,
-                prompt=description,
-            )
+        song_title, song_body, lyrics_body = _custom_mode(ask) if lyrics else _simple_mode(ask)
     except ValidationError as exc:
         raise named_error(exc, names) from None
     return SongPlan(
@@ -214,12 +174,80 @@ def plan_song(
         title=song_title,
         lyrics_body=lyrics_body,
         song_body=song_body,
-        track=track,
-        stems=stems,
-        wav=wav,
-        cover_art=cover_art,
-        music_video=music_video,
+        **follow_ups,
     )
+
+
+@dataclass(frozen=True)
+class _SongAsk:
+    """What :func:`plan_song` was asked for, with the flow's names of its parameters."""
+
+    prompt: str
+    model: su.SunoModel
+    style: str | None
+    title: str | None
+    instrumental: bool
+    names: dict[str, str]
+
+    def too_long(self, name: str, value: str | None, limit: int) -> None:
+        if value is not None and len(value) > limit:
+            raise ValueError(
+                f"parameter {self.names[name]!r}: {len(value)} characters; model "
+                f"{self.model.value} allows at most {limit}"
+            )
+
+
+#: The title sent (None: the model names the song), the song body and the lyrics body.
+_Bodies = tuple[str | None, dict[str, Any], dict[str, Any] | None]
+
+
+def _custom_mode(ask: _SongAsk) -> _Bodies:
+    """Custom mode: style and title, and a lyrics step unless instrumental."""
+    if not (ask.style and ask.style.strip()):
+        raise ValueError(f"parameter {ask.names['style']!r}: custom mode needs a style")
+    limits = MODEL_LIMITS[ask.model]
+    ask.too_long("style", ask.style, limits.style)
+    ask.too_long("title", ask.title, limits.title)
+    title = ask.title or derive_title(ask.prompt)
+    fields: dict[str, Any] = {
+        "custom_mode": True,
+        "instrumental": ask.instrumental,
+        "model": ask.model,
+        "style": ask.style,
+        "title": title,
+    }
+    if ask.instrumental:
+        return title, _suno_body(su.GenerateParams, **fields), None
+    # The lyrics are not written yet: check every rule with a stand-in now, and send the real
+    # ones (checked again) once the lyrics step has run.
+    song_body = _suno_body(su.GenerateParams, **fields, prompt=_LYRICS_STAND_IN)
+    song_body.pop("prompt")
+    return title, song_body, _suno_body(su.LyricsParams, prompt=ask.prompt)
+
+
+def _simple_mode(ask: _SongAsk) -> _Bodies:
+    """Simple mode: the prompt (style folded in) is the whole description; no lyrics step."""
+    prompt, style = ask.names["prompt"], ask.names["style"]
+    if ask.title:
+        raise ValueError(
+            f"parameter {ask.names['title']!r}: simple mode (lyrics=False) lets the model name "
+            "the song; leave title empty or use lyrics=True"
+        )
+    description = f"{ask.prompt.strip()}. Style: {ask.style.strip()}" if ask.style else ask.prompt
+    if len(description) > su.SIMPLE_MODE_PROMPT_LIMIT:
+        raise ValueError(
+            f"parameter {prompt!r}: simple mode (lyrics=False) sends at most "
+            f"{su.SIMPLE_MODE_PROMPT_LIMIT} characters, and the prompt with the style folded in "
+            f"is {len(description)}; shorten {prompt!r} or {style!r}, or use lyrics=True"
+        )
+    body = _suno_body(
+        su.GenerateParams,
+        custom_mode=False,
+        instrumental=ask.instrumental,
+        model=ask.model,
+        prompt=description,
+    )
+    return None, body, None
 
 
 class StepResult(BaseModel):

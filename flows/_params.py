@@ -1,14 +1,35 @@
-"""Parameter types every flow shares: the flow signature is the schema (Prefect renders it in
-the UI and in a deployment's parameter schema), and :func:`flows._common.checked_parameters`
-checks a run's values against it, naming the field."""
+"""The flows' one parameter mechanism: the flow signature is the schema (Prefect renders it in
+the UI and in a deployment's parameter schema), :func:`checked_parameters` checks a run's values
+against it, naming the field, and the ``Annotated`` types here are the parameters flows share.
+Cross-field rules are plain functions of each flow."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, ParamSpec, TypeVar, get_type_hints
 
-from pydantic import Field
+from prefect import Flow, flow
+from prefect.context import FlowRunContext
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-__all__ = ["MAX_DEADLINE_SECONDS", "BlockName", "DeadlineSeconds", "IdempotencyKey", "PollInterval"]
+__all__ = [
+    "MAX_DEADLINE_SECONDS",
+    "BlockName",
+    "DeadlineSeconds",
+    "IdempotencyKey",
+    "PollInterval",
+    "checked_flow",
+    "checked_parameters",
+    "model_field",
+    "named_error",
+    "text_field",
+    "validate_parameters",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: A week: longer than any documented generation, short enough to be a real deadline.
 MAX_DEADLINE_SECONDS = 7 * 24 * 3600.0
@@ -46,3 +67,113 @@ PollInterval = Annotated[
         description="First poll interval in seconds (backs off up to 6x).",
     ),
 ]
+
+
+def model_field(defaults: str) -> Any:
+    """The ``Field`` of an optional model id, whose default depends on the route.
+
+    Args:
+        defaults: Each route's default model, as the description lists them.
+    """
+    return Field(
+        max_length=200, description=f"Model id; empty picks the route's default ({defaults})."
+    )
+
+
+def text_field(max_length: int, description: str) -> Any:
+    """The ``Field`` of a required text parameter: not empty, at most ``max_length`` characters.
+
+    Used as ``Annotated[str, text_field(2000, "What the image shows.")]``.
+    """
+    return Field(min_length=1, max_length=max_length, description=description)
+
+
+def named_error(exc: ValidationError, rename: dict[str, str] | None = None) -> ValueError:
+    """One ``ValueError`` that names the flow parameter behind each validation error.
+
+    Args:
+        exc: The validation error of a parameters model or a request body.
+        rename: Wire or field name → flow parameter name (e.g. ``{"prompt": "lyrics"}``).
+    """
+    rename = rename or {}
+    parts = []
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"]]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        name = loc[0] if loc else _named_in(message, rename)
+        parts.append(f"parameter {rename.get(name, name)!r}: {message}")
+    return ValueError("; ".join(parts))
+
+
+def _named_in(message: str, rename: dict[str, str]) -> str:
+    """The field a model-level rule message is about (the request models start with it)."""
+    first = message.split(" ", 1)[0]
+    return first if first in rename or first in ("prompt", "style", "title", "model") else "body"
+
+
+def checked_flow(name: str, description: str) -> Callable[[Callable[P, R]], Flow[P, R]]:
+    """``@flow`` for a flow whose first statement is ``checked_parameters(locals())``.
+
+    Prefect's own parameter validation is off: it would reject a bad value with its own
+    ``ParameterTypeError`` before the body runs, while these flows promise a ``ValueError``
+    naming the parameter. Deployments still get the same schema, which Prefect builds from the
+    signature (and the docstring's ``Args``) either way.
+
+    Args:
+        name: Flow name (deployments and the UI know the flow by it).
+        description: One line shown in the UI.
+    """
+    return flow(name=name, description=description, validate_parameters=False)
+
+
+def checked_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate a flow's parameters against its own signature; errors name the parameter.
+
+    Flows using this are declared with :func:`checked_flow`.
+
+    Args:
+        values: ``locals()`` at the top of the flow function (its parameters).
+
+    Returns:
+        The parameters coerced to their annotated types (``"V5"`` becomes ``SunoModel.V5``).
+    """
+    context = FlowRunContext.get()
+    if context is None or context.flow is None:
+        raise RuntimeError("checked_parameters() must be called inside a flow run")
+    fields = _parameters_model(context.flow.fn).model_fields
+    return validate_parameters(context.flow.fn, {k: v for k, v in values.items() if k in fields})
+
+
+def validate_parameters(fn: Callable[..., Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check ``values`` against the signature of flow function ``fn``, before or in a run.
+
+    The one check behind :func:`checked_parameters`; ``anyint-flows run`` calls it before a
+    flow run exists, so a bad ``--params`` creates no run.
+
+    Args:
+        fn: The flow's function (``flow.fn``).
+        values: Parameter values by name; a name the signature lacks is an error.
+
+    Returns:
+        The parameters coerced to their annotated types, defaults filled in.
+
+    Raises:
+        ValueError: Naming each bad parameter and its rule.
+    """
+    try:
+        checked = _parameters_model(fn).model_validate(dict(values))
+    except ValidationError as exc:
+        raise named_error(exc) from None
+    return {name: getattr(checked, name) for name in type(checked).model_fields}
+
+
+@functools.cache
+def _parameters_model(fn: Callable[..., Any]) -> type[BaseModel]:
+    hints = get_type_hints(fn, include_extras=True)
+    fields: dict[str, Any] = {
+        name: (hints.get(name, Any), param.default)
+        for name, param in inspect.signature(fn).parameters.items()
+    }
+    return create_model(
+        f"{fn.__name__}_parameters", __config__=ConfigDict(extra="forbid"), **fields
+    )

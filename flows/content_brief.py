@@ -9,6 +9,8 @@ The three branches run as Prefect tasks in a subflow (``content-brief-fan-out``)
 is picked per run: Prefect's thread pool, or a local Dask cluster (``processes=False``). Each
 branch receives the run's :class:`~tasks.RunConfig` as a plain value (block names and URLs, never
 a secret), so it runs the same wherever the runner puts it.
+
+Every parameter, request body and model is checked before the first paid call.
 """
 
 from __future__ import annotations
@@ -29,17 +31,9 @@ from anyint.types import dashscope as ds
 from anyint.types import kling as kl
 from anyint.types.suno import SunoModel
 from tasks import AssetRecord, RunConfig
-from tasks.assets import run_prefix
 from tasks.generation import dashscope_image, gemini_image
 
-from ._common import (
-    ModelNeed,
-    check_models,
-    checked_parameters,
-    named_error,
-    publish_assets,
-    start_run,
-)
+from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
 from ._music_steps import (
     SongPlan,
     SongResult,
@@ -49,7 +43,15 @@ from ._music_steps import (
     plan_song,
     run_step,
 )
-from ._params import BlockName, DeadlineSeconds, IdempotencyKey, PollInterval
+from ._params import (
+    BlockName,
+    DeadlineSeconds,
+    IdempotencyKey,
+    PollInterval,
+    checked_flow,
+    checked_parameters,
+    named_error,
+)
 
 __all__ = ["ContentBriefResult", "content_brief"]
 
@@ -243,10 +245,73 @@ def _summary(brief: str, out: FanOut, runner: str) -> str:
     return "\n".join(lines)
 
 
-@flow(
-    name="content-brief",
-    description="A brief → cover image, short video and song in parallel (+ music video).",
-    validate_parameters=False,  # checked_parameters() raises a ValueError naming the parameter
+def _requests(p: dict[str, Any]) -> tuple[ImageSpec, VideoSpec, SongPlan]:
+    """The three branches' requests, from a run's checked parameters (nothing paid yet)."""
+    image_model = p["image_model"] or _IMAGE_MODELS[p["image_route"]]
+    video_model = p["video_model"] or _VIDEO_MODELS[p["video_route"]]
+    image = _image_spec(
+        p["image_route"], image_model, f"Cover image: {p['brief']}", p["image_size"]
+    )
+    video = _video_spec(
+        p["video_route"], video_model, p["brief"], p["video_size"], p["video_seconds"]
+    )
+    plan = plan_song(
+        prompt=p["brief"],
+        model=p["song_model"],
+        style=p["song_style"],
+        title=None,
+        instrumental=False,
+        lyrics=True,
+        music_video=p["music_video"],
+        names={"prompt": "brief", "style": "song_style", "model": "song_model"},
+    )
+    return image, video, plan
+
+
+def _model_needs(
+    p: dict[str, Any], image: ImageSpec, video: VideoSpec, plan: SongPlan
+) -> list[ModelNeed]:
+    """What each branch's model must do on its route."""
+    song_outputs: tuple[Any, ...] = (
+        ("audio", "text", "video") if plan.music_video else ("audio", "text")
+    )
+    return [
+        ModelNeed("image_model", image.model, p["image_route"], output=("image",)),
+        ModelNeed("video_model", video.model, p["video_route"], output=("video",)),
+        ModelNeed("song_model", plan.model.value, "suno", output=song_outputs),
+    ]
+
+
+async def _published(run: RunConfig, p: dict[str, Any], out: FanOut) -> ContentBriefResult:
+    """Publish the summary and what the branches stored as artifacts; the flow's result."""
+    song = out.song.song
+    song_records = [r for s in song.steps for r in s.records]
+    mv_records = out.song.music_video.records if out.song.music_video else []
+    records = [*out.image, *out.video.records, *song_records, *mv_records]
+    await acreate_markdown_artifact(
+        _summary(p["brief"], out, p["task_runner"]),
+        key="content-brief-summary",
+        description="Content brief: what was made",
+    )
+    await publish_assets(records, key="content-brief", title=f"Content brief: {song.title}")
+    task_ids = {"video": out.video.task_id} | {s.step: s.task_id for s in song.steps}
+    if out.song.music_video:
+        task_ids["music_video"] = out.song.music_video.task_id
+    return ContentBriefResult(
+        brief=p["brief"],
+        image=out.image,
+        video=out.video.records,
+        song=song_records,
+        music_video=mv_records,
+        title=song.title,
+        audio_id=song.audio_id,
+        task_ids=task_ids,
+        manifest_key=manifest_key(run),
+    )
+
+
+@checked_flow(
+    "content-brief", "A brief → cover image, short video and song in parallel (+ music video)."
 )
 async def content_brief(
     brief: Annotated[str, Field(min_length=1, max_length=1500)] = (
@@ -270,8 +335,6 @@ async def content_brief(
     store_block: BlockName = None,
 ) -> ContentBriefResult:
     """Turn a brief into a cover image, a short video and a song (plus a music video).
-
-    Every parameter, request body and model is checked before the first paid call.
 
     Args:
         brief: What the content is about: the image and video prompt and the song's theme.
@@ -298,60 +361,10 @@ async def content_brief(
         ValueError: A parameter breaks a rule (named in the message); nothing was paid for.
     """
     p = checked_parameters(locals())
-    image_model = p["image_model"] or _IMAGE_MODELS[p["image_route"]]
-    video_model = p["video_model"] or _VIDEO_MODELS[p["video_route"]]
-    image = _image_spec(
-        p["image_route"], image_model, f"Cover image: {p['brief']}", p["image_size"]
-    )
-    video = _video_spec(
-        p["video_route"], video_model, p["brief"], p["video_size"], p["video_seconds"]
-    )
-    plan = plan_song(
-        prompt=p["brief"],
-        model=p["song_model"],
-        style=p["song_style"],
-        title=None,
-        instrumental=False,
-        lyrics=True,
-        music_video=p["music_video"],
-        names={"prompt": "brief", "style": "song_style", "model": "song_model"},
-    )
-    song_outputs: tuple[Any, ...] = (
-        ("audio", "text", "video") if plan.music_video else ("audio", "text")
-    )
+    image, video, plan = _requests(p)
     run = await start_run(p)
-    await check_models(
-        run,
-        [
-            ModelNeed("image_model", image_model, p["image_route"], output=("image",)),
-            ModelNeed("video_model", video_model, p["video_route"], output=("video",)),
-            ModelNeed("song_model", plan.model.value, "suno", output=song_outputs),
-        ],
-    )
+    await check_models(run, _model_needs(p, image, video, plan))
     # The branches run in the fan-out subflow but record into this run's manifest: the run
     # passes itself (its id and intent) to them.
     out = await fan_out.with_options(task_runner=_runner(p["task_runner"]))(run, image, video, plan)
-    song = out.song.song
-    song_records = [r for s in song.steps for r in s.records]
-    mv_records = out.song.music_video.records if out.song.music_video else []
-    records = [*out.image, *out.video.records, *song_records, *mv_records]
-    await acreate_markdown_artifact(
-        _summary(p["brief"], out, p["task_runner"]),
-        key="content-brief-summary",
-        description="Content brief: what was made",
-    )
-    await publish_assets(records, key="content-brief", title=f"Content brief: {song.title}")
-    task_ids = {"video": out.video.task_id} | {s.step: s.task_id for s in song.steps}
-    if out.song.music_video:
-        task_ids["music_video"] = out.song.music_video.task_id
-    return ContentBriefResult(
-        brief=p["brief"],
-        image=out.image,
-        video=out.video.records,
-        song=song_records,
-        music_video=mv_records,
-        title=song.title,
-        audio_id=song.audio_id,
-        task_ids=task_ids,
-        manifest_key=f"{run_prefix(run.flow_run_id)}/manifest.json",
-    )
+    return await _published(run, p, out)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any, Literal
 
-from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 from pydantic import BaseModel, Field
 
-from flows._common import ModelNeed, check_models, checked_parameters, start_run
-from flows._params import BlockName
+from flows._common import ModelNeed, check_models, start_run
+from flows._params import BlockName, checked_flow, checked_parameters, text_field
 from tasks.images import check_image_urls, load_image
 from tasks.understanding import describe_images as describe_task
 
@@ -53,9 +52,7 @@ Images = Annotated[
         ),
     ),
 ]
-Question = Annotated[
-    str, Field(min_length=1, max_length=QUESTION_MAX, description="What to ask about the images.")
-]
+Question = Annotated[str, text_field(QUESTION_MAX, "What to ask about the images.")]
 Model = Annotated[
     str,
     Field(
@@ -98,11 +95,7 @@ def _shown(ref: str) -> str:
     return ref
 
 
-@flow(
-    name="describe-images",
-    description="Ask a question about images on the Anthropic or Gemini route.",
-    validate_parameters=False,  # checked_parameters() raises a ValueError naming the parameter
-)
+@checked_flow("describe-images", "Ask a question about images on the Anthropic or Gemini route.")
 async def describe_images(
     images: Images = [SAMPLE_IMAGE],  # noqa: B006 (never mutated; Prefect needs a JSON default)
     question: Question = "Describe this image.",

@@ -19,13 +19,18 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows._common import ModelNeed, check_models, checked_parameters, publish_assets, start_run
-from flows._params import BlockName, IdempotencyKey
+from flows._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from flows._params import (
+    BlockName,
+    IdempotencyKey,
+    checked_flow,
+    checked_parameters,
+    model_field,
+    text_field,
+)
 from tasks import AssetRecord
-from tasks.assets import run_prefix
 from tasks.generation import dashscope_image, gemini_image
 
 __all__ = ["DASHSCOPE_FIXED_SIZES", "DEFAULT_MODELS", "GEMINI_ASPECT_RATIOS", "ImageResult"]
@@ -46,18 +51,10 @@ DASHSCOPE_FIXED_SIZES: dict[str, tuple[str, ...]] = {
 #: Bounds of a free ``W*H`` on DashScope models without a fixed list.
 SIDE_MIN, SIDE_MAX = 256, 2048
 
-Prompt = Annotated[
-    str, Field(min_length=1, max_length=PROMPT_MAX, description="What the image shows.")
-]
+Prompt = Annotated[str, text_field(PROMPT_MAX, "What the image shows.")]
 Model = Annotated[
     str | None,
-    Field(
-        max_length=200,
-        description=(
-            "Model id; empty picks the route's default (gemini: "
-            f"{DEFAULT_MODELS['gemini']}, dashscope: {DEFAULT_MODELS['dashscope']})."
-        ),
-    ),
+    model_field(f"gemini: {DEFAULT_MODELS['gemini']}, dashscope: {DEFAULT_MODELS['dashscope']}"),
 ]
 RouteField = Annotated[Route, Field(description="gemini (generateContent) or dashscope.")]
 Size = Annotated[
@@ -134,10 +131,8 @@ class ImageResult(BaseModel):
     reused: bool = False
 
 
-@flow(
-    name="generate-image",
-    description="Generate image(s) on the Gemini or DashScope route and store them.",
-    validate_parameters=False,  # checked_parameters() raises a ValueError naming the parameter
+@checked_flow(
+    "generate-image", "Generate image(s) on the Gemini or DashScope route and store them."
 )
 async def generate_image(
     prompt: Prompt = "A lighthouse on a cliff at dusk, watercolour.",
@@ -195,6 +190,6 @@ async def generate_image(
         route=p["route"],
         model=model_id,
         images=records,
-        manifest_key=f"{run_prefix(run.flow_run_id)}/manifest.json",
+        manifest_key=manifest_key(run),
         reused=reused,
     )

@@ -18,15 +18,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from prefect import flow
 from pydantic import BaseModel, Field, ValidationError
 
-from flows._common import ModelNeed, check_models, checked_parameters, publish_assets, start_run
-from flows._params import BlockName, DeadlineSeconds, IdempotencyKey, PollInterval
-from tasks import AssetRecord, fetch, submit, wait
-from tasks.assets import run_prefix
+from anyint.types.models import Modality
+from flows._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from flows._params import (
+    BlockName,
+    DeadlineSeconds,
+    IdempotencyKey,
+    PollInterval,
+    checked_flow,
+    checked_parameters,
+    model_field,
+    text_field,
+)
+from tasks import AssetRecord, FinishedTask, RunConfig, SubmittedTask, fetch, submit, wait
 from tasks.images import ImageInput, check_image_urls, load_image
 from tasks.routes import route as route_spec
 
@@ -36,18 +45,9 @@ Route = Literal["dashscope", "kling"]
 PROMPT_MAX = 2500
 DURATION_MIN, DURATION_MAX = 1, 15
 
-Prompt = Annotated[
-    str, Field(min_length=1, max_length=PROMPT_MAX, description="What the video shows.")
-]
+Prompt = Annotated[str, text_field(PROMPT_MAX, "What the video shows.")]
 Model = Annotated[
-    str | None,
-    Field(
-        max_length=200,
-        description=(
-            "Model id; empty picks the route's default (dashscope: wan2.6-t2v, or wan2.6-i2v "
-            "with an image; kling: kling-v3)."
-        ),
-    ),
+    str | None, model_field("dashscope: wan2.6-t2v, or wan2.6-i2v with an image; kling: kling-v3")
 ]
 RouteField = Annotated[Route, Field(description="dashscope (Wan) or kling (Kling native).")]
 Image = Annotated[
@@ -139,10 +139,80 @@ def _for_manifest(body: dict[str, Any]) -> dict[str, Any]:
     return recorded
 
 
-@flow(
-    name="generate-video",
-    description="Generate a video on the DashScope or Kling route and store the MP4.",
-    validate_parameters=False,  # checked_parameters() raises a ValueError naming the parameter
+@dataclass(frozen=True)
+class _Create:
+    """The one create of a run, checked before anything is paid.
+
+    Attributes:
+        model: Model id.
+        route: Registry route name (``kling.image2video`` ...).
+        body: Request body.
+        inputs: Modalities the model is sent.
+    """
+
+    model: str
+    route: str
+    body: dict[str, Any]
+    inputs: tuple[Modality, ...]
+
+
+def _checked_create(p: dict[str, Any]) -> _Create:
+    """The create a run's checked parameters ask for, held to the route's own rules.
+
+    Raises:
+        ValueError: Naming the parameter, or the route whose rules the body breaks.
+    """
+    if not p["prompt"].strip():
+        raise ValueError("parameter 'prompt': must not be blank")
+    frame = load_image(p["image"], "image") if p["image"] is not None else None
+    model_id = p["model"] or default_model(p["route"], frame is not None)
+    name, body = video_request(p["route"], model_id, p["prompt"], p["duration"], frame)
+    try:
+        route_spec(name).params.model_validate(body)  # the route's own rules, before paying
+    except ValidationError as exc:
+        raise ValueError(f"request for {name} is invalid: {exc}") from None
+    inputs: tuple[Modality, ...] = ("text", "image") if frame is not None else ("text",)
+    return _Create(model=model_id, route=name, body=body, inputs=inputs)
+
+
+async def _check_gateway(run: RunConfig, p: dict[str, Any], create: _Create) -> None:
+    """The first frame's URL answers and the model makes video on the route (nothing paid)."""
+    if p["image"] is not None:
+        async with (await run.gateway.connect()).client() as client:
+            await check_image_urls(client, {"image": p["image"]})
+    need = ModelNeed("model", create.model, p["route"], input=create.inputs, output=("video",))
+    await check_models(run, [need])
+
+
+async def _published(
+    run: RunConfig,
+    create: _Create,
+    prompt: str,
+    submitted: SubmittedTask,
+    finished: FinishedTask,
+    records: list[AssetRecord],
+) -> VideoResult:
+    """Publish the stored video as artifacts; the flow's result."""
+    await publish_assets(
+        records,
+        key="generate-video",
+        title="Generated video",
+        summary=f"`{create.model}` on {create.route}, task `{finished.task_id}`"
+        + (" (created before: nothing paid this time)" if submitted.reused else "")
+        + f"\n\n> {prompt}",
+    )
+    return VideoResult(
+        route=create.route,
+        model=create.model,
+        task_id=finished.task_id,
+        videos=records,
+        manifest_key=manifest_key(run),
+        reused=submitted.reused,
+    )
+
+
+@checked_flow(
+    "generate-video", "Generate a video on the DashScope or Kling route and store the MP4."
 )
 async def generate_video(
     prompt: Prompt = "A paper boat drifting down a rainy street, slow camera pan.",
@@ -177,38 +247,10 @@ async def generate_video(
         ValueError: A bad parameter (named in the message); raised before any paid call.
     """
     p = checked_parameters(locals())
-    if not p["prompt"].strip():
-        raise ValueError("parameter 'prompt': must not be blank")
-    frame = load_image(p["image"], "image") if p["image"] is not None else None
-    model_id = p["model"] or default_model(p["route"], frame is not None)
-    name, body = video_request(p["route"], model_id, p["prompt"], p["duration"], frame)
-    try:
-        route_spec(name).params.model_validate(body)  # the route's own rules, before paying
-    except ValidationError as exc:
-        raise ValueError(f"request for {name} is invalid: {exc}") from None
-    inputs: tuple[Any, ...] = ("text", "image") if frame is not None else ("text",)
+    create = _checked_create(p)
     run = await start_run(p)
-    if p["image"] is not None:
-        async with (await run.gateway.connect()).client() as client:
-            await check_image_urls(client, {"image": p["image"]})
-    need = ModelNeed("model", model_id, p["route"], input=inputs, output=("video",))
-    await check_models(run, [need])
-    submitted = await submit(run, name, body)
+    await _check_gateway(run, p, create)
+    submitted = await submit(run, create.route, create.body)
     finished = await wait(run, submitted)
-    records = await fetch(run, finished, request=_for_manifest(body), model=model_id)
-    await publish_assets(
-        records,
-        key="generate-video",
-        title="Generated video",
-        summary=f"`{model_id}` on {name}, task `{finished.task_id}`"
-        + (" (created before: nothing paid this time)" if submitted.reused else "")
-        + f"\n\n> {p['prompt']}",
-    )
-    return VideoResult(
-        route=name,
-        model=model_id,
-        task_id=finished.task_id,
-        videos=records,
-        manifest_key=f"{run_prefix(run.flow_run_id)}/manifest.json",
-        reused=submitted.reused,
-    )
+    records = await fetch(run, finished, request=_for_manifest(create.body), model=create.model)
+    return await _published(run, create, p["prompt"], submitted, finished, records)

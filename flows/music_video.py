@@ -5,24 +5,24 @@ Needs: an AnyInt gateway (``credentials_block``: name of a saved ``AnyIntCredent
 ``AssetStore`` block, else the default store). Optional ``ANYINT_CALLBACK_URL``: the callback
 receiver, so waits wake as soon as Suno calls back (polling is the fallback).
 
-Every step is submit → wait → fetch. A retry or resume of a flow run reuses every gateway task
-it created and every asset it stored (nothing is paid twice); a new flow run makes a new song,
-unless it shares an ``idempotency_key`` with an earlier one.
+Every parameter is checked, and every request body that can be known up front is built, before
+the first paid call; the model is checked against the gateway's catalogue too. Every step is
+submit → wait → fetch. A retry or resume of a flow run reuses every gateway task it created and
+every asset it stored (nothing is paid twice); a new flow run makes a new song, unless it shares
+an ``idempotency_key`` with an earlier one.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from prefect import flow
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from pydantic import BaseModel, Field
 
 from anyint.types.suno import SunoModel
 from tasks import AssetRecord, RunConfig
-from tasks.assets import run_prefix
 
-from ._common import ModelNeed, check_models, checked_parameters, publish_assets, start_run
+from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
 from ._music_steps import (
     SongPlan,
     SongResult,
@@ -34,7 +34,14 @@ from ._music_steps import (
     make_song,
     plan_song,
 )
-from ._params import BlockName, DeadlineSeconds, IdempotencyKey, PollInterval
+from ._params import (
+    BlockName,
+    DeadlineSeconds,
+    IdempotencyKey,
+    PollInterval,
+    checked_flow,
+    checked_parameters,
+)
 
 __all__ = ["MusicVideoResult", "music_video"]
 
@@ -143,11 +150,50 @@ async def _make_everything(run: RunConfig, plan: SongPlan) -> tuple[list[StepRes
     return steps, song
 
 
-@flow(
-    name="music-video",
-    description="Lyrics → song → stems, WAV and cover art → music video, all stored.",
-    validate_parameters=False,  # checked_parameters() raises a ValueError naming the parameter
-)
+def _plan(p: dict[str, Any]) -> SongPlan:
+    """The song a run's checked parameters ask for, every body built and checked."""
+    return plan_song(
+        prompt=p["prompt"],
+        model=p["model"],
+        style=p["style"],
+        title=p["title"],
+        instrumental=p["instrumental"],
+        lyrics=p["lyrics"],
+        track=p["track"],
+        stems=p["stems"],
+        wav=p["wav"],
+        cover_art=p["cover_art"],
+        music_video=p["music_video"],
+    )
+
+
+async def _published(
+    run: RunConfig, plan: SongPlan, song: SongResult, steps: list[StepResult]
+) -> MusicVideoResult:
+    """Publish what the steps stored as artifacts; the flow's result."""
+    records = [r for s in steps for r in s.records]
+    await publish_assets(
+        records,
+        key="music-video",
+        title=f"Music video: {song.title}",
+        summary=_summary(song, plan, steps),
+    )
+    return MusicVideoResult(
+        title=song.title,
+        mode=plan.mode,
+        model=plan.model.value,
+        task_ids={s.step: s.task_id for s in steps},
+        reused_steps=[s.step for s in steps if s.reused],
+        audio_id=song.audio_id,
+        duration=song.duration,
+        track_key=song.track_key,
+        lyrics=song.lyrics,
+        assets=by_kind(records),
+        manifest_key=manifest_key(run),
+    )
+
+
+@checked_flow("music-video", "Lyrics → song → stems, WAV and cover art → music video, all stored.")
 async def music_video(
     prompt: Annotated[str, Field(min_length=1)] = (
         "A bright summer pop song about travel and freedom"
@@ -169,9 +215,6 @@ async def music_video(
     store_block: BlockName = None,
 ) -> MusicVideoResult:
     """Make a song with lyrics, its stems, a WAV master, cover art and a music video.
-
-    Every parameter is checked, and every request body that can be known up front is built,
-    before the first paid call; the model is checked against the gateway's catalogue too.
 
     Args:
         prompt: Theme of the song; the lyrics are written about it. With lyrics off it is the
@@ -200,39 +243,8 @@ async def music_video(
         ValueError: A parameter breaks a rule (named in the message); nothing was paid for.
     """
     p = checked_parameters(locals())
-    plan = plan_song(
-        prompt=p["prompt"],
-        model=p["model"],
-        style=p["style"],
-        title=p["title"],
-        instrumental=p["instrumental"],
-        lyrics=p["lyrics"],
-        track=p["track"],
-        stems=p["stems"],
-        wav=p["wav"],
-        cover_art=p["cover_art"],
-        music_video=p["music_video"],
-    )
+    plan = _plan(p)
     run = await start_run(p)
     await check_models(run, [_model_need(plan)])
     steps, song = await _make_everything(run, plan)
-    records = [r for s in steps for r in s.records]
-    await publish_assets(
-        records,
-        key="music-video",
-        title=f"Music video: {song.title}",
-        summary=_summary(song, plan, steps),
-    )
-    return MusicVideoResult(
-        title=song.title,
-        mode=plan.mode,
-        model=plan.model.value,
-        task_ids={s.step: s.task_id for s in steps},
-        reused_steps=[s.step for s in steps if s.reused],
-        audio_id=song.audio_id,
-        duration=song.duration,
-        track_key=song.track_key,
-        lyrics=song.lyrics,
-        assets=by_kind(records),
-        manifest_key=f"{run_prefix(run.flow_run_id)}/manifest.json",
-    )
+    return await _published(run, plan, song, steps)

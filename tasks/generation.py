@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
-from prefect import get_run_logger, task
+from prefect import Task, get_run_logger, task
 
 from anyint import APIResponseValidationError
 
@@ -21,12 +22,16 @@ _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gi
 #: Partial text from a stream is logged at most this often.
 LOG_EVERY_SECONDS = 0.5
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-@task(
-    name="gemini-image",
-    task_run_name="gemini image ({model})",
-    **RETRY_OPTIONS,
-)
+
+def _image_task(route: str) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """``@task`` of the image route of a family: ``<route>-image``, with the gateway retries."""
+    return task(name=f"{route}-image", task_run_name=f"{route} image ({{model}})", **RETRY_OPTIONS)
+
+
+@_image_task("gemini")
 async def gemini_image(
     run: RunConfig,
     prompt: str,
@@ -72,11 +77,7 @@ async def gemini_image(
     return await asyncio.to_thread(step.store_bytes, items, "image", usage)
 
 
-@task(
-    name="dashscope-image",
-    task_run_name="dashscope image ({model})",
-    **RETRY_OPTIONS,
-)
+@_image_task("dashscope")
 async def dashscope_image(
     run: RunConfig,
     prompt: str,

@@ -6,14 +6,17 @@ the never-pay-twice rules of :mod:`tasks.submit` hold for it automatically.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from anyint import AnyIntClient, MediaKind, TaskSnapshot
+from anyint.resources.dashscope import DashScope
+from anyint.resources.kling import Kling
 from anyint.resources.suno import Suno
+from anyint.resources.videos import Videos
 from anyint.types import RequestModel
 from anyint.types import dashscope as ds
 from anyint.types import kling as kl
@@ -127,40 +130,42 @@ def _lyrics(task: su.LyricsTask, _: AnyIntClient) -> list[Output]:
     ]
 
 
+def _one(name: str, kind: MediaKind, asset_kind: str, url: str | None, what: str) -> list[Output]:
+    """The single output at ``url``; ``what`` names it when the snapshot lacks it."""
+    return _require([_out(name, kind, asset_kind, url)] if url else [], what)
+
+
+def _numbered(
+    name: str, kind: MediaKind, asset_kind: str, urls: Iterable[str], what: str
+) -> list[Output]:
+    """One output per URL, numbered from 1 (``name`` holds ``{i}``); at least one."""
+    outputs = [_out(name.format(i=i), kind, asset_kind, u) for i, u in enumerate(urls, start=1)]
+    return _require(outputs, what)
+
+
 def _stems(task: su.VocalRemovalTask, _: AnyIntClient) -> list[Output]:
     stems = [_out(f"stem-{name}.mp3", "audio", "stem", url) for name, url in task.stems.items()]
     return _require(stems, "stem URLs")
 
 
 def _wav(task: su.WavTask, _: AnyIntClient) -> list[Output]:
-    wav = [_out("song.wav", "audio", "wav", task.audio_wav_url)] if task.audio_wav_url else []
-    return _require(wav, "a WAV URL")
+    return _one("song.wav", "audio", "wav", task.audio_wav_url, "a WAV URL")
 
 
 def _mp4(task: su.Mp4Task, _: AnyIntClient) -> list[Output]:
-    mp4 = [_out("music-video.mp4", "video", "music_video", task.video_url)]
-    return _require(mp4 if task.video_url else [], "a video URL")
+    return _one("music-video.mp4", "video", "music_video", task.video_url, "a video URL")
 
 
 def _cover(task: su.CoverTask, _: AnyIntClient) -> list[Output]:
-    covers = [
-        _out(f"cover-{i}.png", "image", "cover_art", url)
-        for i, url in enumerate(task.images, start=1)
-    ]
-    return _require(covers, "cover image URLs")
+    return _numbered("cover-{i}.png", "image", "cover_art", task.images, "cover image URLs")
 
 
 def _ds_video(task: ds.DashScopeTask, _: AnyIntClient) -> list[Output]:
-    video = [_out("video.mp4", "video", "video", task.video_url)] if task.video_url else []
-    return _require(video, "output.video_url")
+    return _one("video.mp4", "video", "video", task.video_url, "output.video_url")
 
 
 def _kling_video(task: kl.KlingTask, _: AnyIntClient) -> list[Output]:
-    videos = [
-        _out(f"video-{i}.mp4", "video", "video", url)
-        for i, url in enumerate(task.video_urls, start=1)
-    ]
-    return _require(videos, "task_result videos")
+    return _numbered("video-{i}.mp4", "video", "video", task.video_urls, "task_result videos")
 
 
 def _openai_video(task: vi.VideoObject, client: AnyIntClient) -> list[Output]:
@@ -175,124 +180,87 @@ async def _task_id(created: Awaitable[Any]) -> str:
     return str((await created).task_id)
 
 
-def _suno(
-    name: str,
-    params: type[RequestModel],
-    create: Callable[[Suno, Any], Awaitable[Any]],
-    query: Callable[[Suno, str], Awaitable[TaskSnapshot]],
-    outputs: Callable[[Any, AnyIntClient], list[Output]],
-) -> RouteSpec:
-    return RouteSpec(
-        name=f"suno.{name}",
-        family="suno",
-        params=params,
-        create=lambda c, p: _task_id(create(c.suno, p)),
-        query=lambda c, t: query(c.suno, t),
-        outputs=outputs,
-        callback_field="callBackUrl",
-    )
+R = TypeVar("R")
+#: How a task type is queried (a method of the family's resource), and what its success outputs.
+_TaskType = tuple[
+    Callable[[R, str], Awaitable[TaskSnapshot]], Callable[[Any, AnyIntClient], list[Output]]
+]
+#: A family's routes: name → (strict request model, create method of the resource, task type).
+_Rows = dict[str, tuple[type[RequestModel], Callable[[R, Any], Awaitable[Any]], _TaskType[R]]]
 
 
-_MUSIC = Suno.get_music_task
+def _family(
+    family: Family,
+    resource: Callable[[AnyIntClient], R],
+    rows: _Rows[R],
+    *,
+    callback_field: str | None = None,
+    lost_status: str | None = None,
+) -> list[RouteSpec]:
+    """The specs of one family's routes, named ``family.route``."""
+
+    def spec(
+        name: str,
+        params: type[RequestModel],
+        create: Callable[[R, Any], Awaitable[Any]],
+        task: _TaskType[R],
+    ) -> RouteSpec:
+        query, outputs = task
+        return RouteSpec(
+            name=f"{family}.{name}",
+            family=family,
+            params=params,
+            create=lambda c, p: _task_id(create(resource(c), p)),
+            query=lambda c, t: query(resource(c), t),
+            outputs=outputs,
+            callback_field=callback_field,
+            lost_status=lost_status,
+        )
+
+    return [spec(name, *row) for name, row in rows.items()]
+
+
+_MUSIC: _TaskType[Suno] = (Suno.get_music_task, _music)
+_STEMS: _TaskType[Suno] = (Suno.get_vocal_removal_task, _stems)
+_SUNO: _Rows[Suno] = {
+    "generate": (su.GenerateParams, Suno.generate, _MUSIC),
+    "extend": (su.ExtendParams, Suno.extend, _MUSIC),
+    "upload-cover": (su.UploadCoverParams, Suno.upload_cover, _MUSIC),
+    "upload-extend": (su.UploadExtendParams, Suno.upload_extend, _MUSIC),
+    "add-vocals": (su.AddVocalsParams, Suno.add_vocals, _MUSIC),
+    "add-instrumental": (su.AddInstrumentalParams, Suno.add_instrumental, _MUSIC),
+    "replace-section": (su.ReplaceSectionParams, Suno.replace_section, _MUSIC),
+    "generate-lyrics": (su.LyricsParams, Suno.generate_lyrics, (Suno.get_lyrics_task, _lyrics)),
+    "vocal-removal": (su.VocalRemovalParams, Suno.vocal_removal, _STEMS),
+    "split-stem": (su.SplitStemParams, Suno.split_stem, _STEMS),
+    "wav-generate": (su.WavParams, Suno.wav_generate, (Suno.get_wav_task, _wav)),
+    "mp4-generate": (su.Mp4Params, Suno.mp4_generate, (Suno.get_mp4_task, _mp4)),
+    "generate-cover": (su.CoverArtParams, Suno.generate_cover_art, (Suno.get_cover_task, _cover)),
+}
+_DASHSCOPE: _Rows[DashScope] = {
+    "video-synthesis": (
+        ds.DashScopeVideoParams,
+        DashScope.create_video_task,
+        (DashScope.get_task, _ds_video),
+    ),
+}
+_TEXT2VIDEO: _TaskType[Kling] = (Kling.get_text2video, _kling_video)
+_IMAGE2VIDEO: _TaskType[Kling] = (Kling.get_image2video, _kling_video)
+_KLING: _Rows[Kling] = {
+    "text2video": (kl.KlingText2VideoParams, Kling.create_text2video, _TEXT2VIDEO),
+    "image2video": (kl.KlingImage2VideoParams, Kling.create_image2video, _IMAGE2VIDEO),
+}
+_VIDEOS: _Rows[Videos] = {
+    "create": (vi.VideoCreateParams, Videos.create, (Videos.retrieve, _openai_video)),
+}
+
 ROUTES: dict[str, RouteSpec] = {
     spec.name: spec
     for spec in [
-        _suno("generate", su.GenerateParams, Suno.generate, _MUSIC, _music),
-        _suno("extend", su.ExtendParams, Suno.extend, _MUSIC, _music),
-        _suno(
-            "upload-cover",
-            su.UploadCoverParams,
-            Suno.upload_cover,
-            _MUSIC,
-            _music,
-        ),
-        _suno(
-            "upload-extend",
-            su.UploadExtendParams,
-            Suno.upload_extend,
-            _MUSIC,
-            _music,
-        ),
-        _suno("add-vocals", su.AddVocalsParams, Suno.add_vocals, _MUSIC, _music),
-        _suno(
-            "add-instrumental",
-            su.AddInstrumentalParams,
-            Suno.add_instrumental,
-            _MUSIC,
-            _music,
-        ),
-        _suno(
-            "replace-section",
-            su.ReplaceSectionParams,
-            Suno.replace_section,
-            _MUSIC,
-            _music,
-        ),
-        _suno(
-            "generate-lyrics",
-            su.LyricsParams,
-            Suno.generate_lyrics,
-            Suno.get_lyrics_task,
-            _lyrics,
-        ),
-        _suno(
-            "vocal-removal",
-            su.VocalRemovalParams,
-            Suno.vocal_removal,
-            Suno.get_vocal_removal_task,
-            _stems,
-        ),
-        _suno(
-            "split-stem",
-            su.SplitStemParams,
-            Suno.split_stem,
-            Suno.get_vocal_removal_task,
-            _stems,
-        ),
-        _suno("wav-generate", su.WavParams, Suno.wav_generate, Suno.get_wav_task, _wav),
-        _suno("mp4-generate", su.Mp4Params, Suno.mp4_generate, Suno.get_mp4_task, _mp4),
-        _suno(
-            "generate-cover",
-            su.CoverArtParams,
-            Suno.generate_cover_art,
-            Suno.get_cover_task,
-            _cover,
-        ),
-        RouteSpec(
-            name="dashscope.video-synthesis",
-            family="dashscope",
-            params=ds.DashScopeVideoParams,
-            create=lambda c, p: _task_id(c.dashscope.create_video_task(p)),
-            query=lambda c, t: c.dashscope.get_task(t),
-            outputs=_ds_video,
-            lost_status="UNKNOWN",
-        ),
-        RouteSpec(
-            name="kling.text2video",
-            family="kling",
-            params=kl.KlingText2VideoParams,
-            create=lambda c, p: _task_id(c.kling.create_text2video(p)),
-            query=lambda c, t: c.kling.get_text2video(t),
-            outputs=_kling_video,
-            callback_field="callback_url",
-        ),
-        RouteSpec(
-            name="kling.image2video",
-            family="kling",
-            params=kl.KlingImage2VideoParams,
-            create=lambda c, p: _task_id(c.kling.create_image2video(p)),
-            query=lambda c, t: c.kling.get_image2video(t),
-            outputs=_kling_video,
-            callback_field="callback_url",
-        ),
-        RouteSpec(
-            name="videos.create",
-            family="videos",
-            params=vi.VideoCreateParams,
-            create=lambda c, p: _task_id(c.videos.create(p)),
-            query=lambda c, t: c.videos.retrieve(t),
-            outputs=_openai_video,
-        ),
+        *_family("suno", lambda c: c.suno, _SUNO, callback_field="callBackUrl"),
+        *_family("dashscope", lambda c: c.dashscope, _DASHSCOPE, lost_status="UNKNOWN"),
+        *_family("kling", lambda c: c.kling, _KLING, callback_field="callback_url"),
+        *_family("videos", lambda c: c.videos, _VIDEOS),
     ]
 }
 

@@ -18,6 +18,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -99,6 +100,12 @@ class EmulatedGateway:
         """The :class:`~tasks.GatewayConfig` a flow run of this test resolves to."""
         return GatewayConfig(base_url=self.base_url, store_url=self.store.root_url)
 
+    def read(self, key: str) -> bytes:
+        """The bytes the flows stored under ``key``."""
+        with self.store.open(key) as handle:
+            data: bytes = handle.read()
+        return data
+
 
 @pytest.fixture
 def gateway(emulator: EmulatorApp, prefect_harness: None) -> Iterator[EmulatedGateway]:
@@ -112,18 +119,39 @@ def gateway(emulator: EmulatorApp, prefect_harness: None) -> Iterator[EmulatedGa
 
 
 @pytest.fixture
+def input_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh folder the flows may read local images from (``ANYINT_INPUT_DIR``, as a user sets
+    it); its parent stands for everywhere outside it."""
+    monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
+    return tmp_path
+
+
+def in_process_client(emulator: EmulatorApp) -> httpx.AsyncClient:
+    """A plain httpx client on ``emulator`` in process: its control plane and raw routes."""
+    return httpx.AsyncClient(transport=EmulatorTransport(emulator), base_url=IN_PROCESS_BASE_URL)
+
+
+@pytest.fixture
 async def control(emulator: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
     """The emulator's control plane (``/_emulator/...``)."""
-    async with httpx.AsyncClient(
-        transport=EmulatorTransport(emulator), base_url=IN_PROCESS_BASE_URL
-    ) as client:
+    async with in_process_client(emulator) as client:
         yield client
+
+
+async def call_log(control: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """Every call the emulator received, oldest first."""
+    calls: list[dict[str, Any]] = (await control.get("/_emulator/calls")).json()["calls"]
+    return calls
 
 
 async def created_task_ids(control: httpx.AsyncClient) -> list[str]:
     """Ids of every task the emulator created, from its call log."""
-    calls = (await control.get("/_emulator/calls")).json()["calls"]
-    return [c["created_task_id"] for c in calls if c["created_task_id"]]
+    return [c["created_task_id"] for c in await call_log(control) if c["created_task_id"]]
+
+
+async def paid_calls(control: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """Every gateway call except reads (the Models API catalogue check is a free GET)."""
+    return [c for c in await call_log(control) if c["method"] != "GET"]
 
 
 async def resume_flow_run(flow: Any, flow_run_id: Any) -> Any:

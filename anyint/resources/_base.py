@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from .._client import ambiguous_answer, decode_json
+from .._answers import decode_json
+from .._doubt import ambiguous_answer
 from .._exceptions import APIResponseValidationError
+from .._polling import TaskSnapshot, WaitOptions, wait_for_task
 
 if TYPE_CHECKING:
     from .._client import AnyIntClient
 
-__all__ = ["Resource", "build_params", "parse_created", "parse_response", "require_id"]
+__all__ = [
+    "Resource",
+    "build_params",
+    "notify",
+    "parse_created",
+    "parse_event",
+    "parse_response",
+    "require_id",
+]
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+S = TypeVar("S", bound=TaskSnapshot)
 
 
 class Resource:
@@ -56,6 +68,20 @@ class Resource:
         )
         return parse_created(model, response, path=path, body=body)
 
+    async def _wait(
+        self, poll: Callable[[], Awaitable[S]], task_id: str, options: WaitOptions[S]
+    ) -> S:
+        """The loop behind every family's ``wait``: :func:`wait_for_task` on ``poll``."""
+        return await wait_for_task(poll, task_id=task_id, **options)
+
+
+async def notify(callback: Callable[[str], object] | None, text: str | None) -> None:
+    """Call a streaming ``on_text`` callback with new text, awaiting it when it is async."""
+    if text and callback is not None:
+        result = callback(text)
+        if inspect.isawaitable(result):
+            await result
+
 
 def parse_response(model: type[M], response: httpx.Response) -> M:
     """Validate a success body against ``model``.
@@ -72,6 +98,20 @@ def parse_response(model: type[M], response: httpx.Response) -> M:
             f"{exc.error_count()} validation error(s): {exc.errors()[0]['msg']}",
             request=response.request,
             body=data,
+        ) from exc
+
+
+def parse_event(validate: Callable[[Any], T], data: Any, response: httpx.Response, what: str) -> T:
+    """Validate one decoded stream event with ``validate`` (a model's or adapter's validator).
+
+    Raises:
+        APIResponseValidationError: The event lacks documented fields (``what`` names it).
+    """
+    try:
+        return validate(data)
+    except ValidationError as exc:
+        raise APIResponseValidationError(
+            f"unreadable {what}: {exc.errors()[0]['msg']}", request=response.request, body=data
         ) from exc
 
 

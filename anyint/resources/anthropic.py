@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import Any
+from typing import Any, Unpack
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -20,7 +19,9 @@ from ..types.anthropic import (
     ContentBlockStartEvent,
     ContentBlockStopEvent,
     InputJSONDelta,
+    MessageCountTokensFields,
     MessageCountTokensParams,
+    MessageCreateFields,
     MessageCreateParams,
     MessageDeltaEvent,
     MessageStartEvent,
@@ -28,7 +29,7 @@ from ..types.anthropic import (
     MessageTokensCount,
     TextDelta,
 )
-from ._base import Resource, build_params, parse_response
+from ._base import Resource, build_params, notify, parse_event, parse_response
 
 __all__ = ["Anthropic"]
 
@@ -57,6 +58,12 @@ CreateParams = MessageCreateParams | Mapping[str, Any]
 class Anthropic(Resource):
     """``client.anthropic``: Claude-style messages with ``x-api-key`` auth.
 
+    Each method takes the request as ``params`` (:class:`MessageCreateParams` or a dict,
+    positional only) or as keyword fields; they merge, keywords winning (but see
+    :meth:`count_tokens`). A request that breaks a documented rule raises
+    ``pydantic.ValidationError`` before any I/O, and a refusal by the gateway raises
+    :class:`~anyint.APIStatusError`.
+
     Example:
         >>> msg = await client.anthropic.create(  # doctest: +SKIP
         ...     model="claude-sonnet-4-6", max_tokens=512,
@@ -65,22 +72,18 @@ class Anthropic(Resource):
         >>> msg.text  # doctest: +SKIP
     """
 
-    async def create(self, params: CreateParams | None = None, **kwargs: Any) -> AnthropicMessage:
+    async def create(
+        self, params: CreateParams | None = None, /, **fields: Unpack[MessageCreateFields]
+    ) -> AnthropicMessage:
         """Send one message and wait for the whole reply (``POST /anthropic/v1/messages``).
-
-        Args:
-            params: The request (model or dict); or give its fields as keyword arguments.
-            **kwargs: Fields of :class:`MessageCreateParams`.
 
         Returns:
             The reply message.
 
         Raises:
-            pydantic.ValidationError: The request breaks a documented rule (nothing is sent).
             ValueError: ``stream=True`` was set (use :meth:`stream` or :meth:`stream_final`).
-            APIStatusError: The gateway refused the call.
         """
-        body = build_params(MessageCreateParams, params, kwargs)
+        body = build_params(MessageCreateParams, params, fields)
         if body.stream:
             raise ValueError("stream=True: use stream() or stream_final() for a streamed reply")
         response = await self._client.request(
@@ -89,19 +92,24 @@ class Anthropic(Resource):
         return parse_response(AnthropicMessage, response)
 
     async def count_tokens(
-        self, params: MessageCountTokensParams | Mapping[str, Any] | None = None, **kwargs: Any
+        self,
+        params: MessageCountTokensParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[MessageCountTokensFields],
     ) -> MessageTokensCount:
         """Count the input tokens of a request before sending it (``.../messages/count_tokens``).
 
+        Unlike the other methods, ``params`` and keyword fields do not mix.
+
         Raises:
-            pydantic.ValidationError: The request breaks a documented rule (nothing is sent).
+            ValueError: Both ``params`` and keyword fields were given.
         """
-        if params is not None and kwargs:
+        if params is not None and fields:
             raise ValueError("pass either params or keyword fields, not both")
         body = (
             params
             if isinstance(params, MessageCountTokensParams)
-            else MessageCountTokensParams.model_validate(params if params is not None else kwargs)
+            else MessageCountTokensParams.model_validate(params if params is not None else fields)
         )
         response = await self._client.request(
             "POST", COUNT_TOKENS_PATH, auth="anthropic", json=body.to_body()
@@ -109,7 +117,7 @@ class Anthropic(Resource):
         return parse_response(MessageTokensCount, response)
 
     def stream(
-        self, params: CreateParams | None = None, **kwargs: Any
+        self, params: CreateParams | None = None, /, **fields: Unpack[MessageCreateFields]
     ) -> AsyncGenerator[AnthropicStreamEvent, None]:
         """Stream a reply as typed events (``"stream": true``).
 
@@ -118,19 +126,14 @@ class Anthropic(Resource):
         To stop early, iterate inside ``contextlib.aclosing(...)`` so the connection is released
         at once.
 
-        Args:
-            params: The request (model or dict); or give its fields as keyword arguments.
-            **kwargs: Fields of :class:`MessageCreateParams`.
-
         Returns:
             An async generator of events, from ``message_start`` to ``message_stop``.
 
         Raises:
-            pydantic.ValidationError: The request breaks a documented rule (nothing is sent).
             APIStatusError: While iterating: an error status, or a mid-stream ``error`` event.
         """
         body = (
-            build_params(MessageCreateParams, params, kwargs)
+            build_params(MessageCreateParams, params, fields)
             .model_copy(update={"stream": True})
             .to_body()
         )
@@ -146,45 +149,33 @@ class Anthropic(Resource):
                     # New event types must not break old clients (Anthropic's versioning rule).
                     log.debug("skipping unknown Anthropic stream event %r", kind or sse.event)
                     continue
-                try:
-                    yield _EVENT.validate_python(sse.data)
-                except ValidationError as exc:
-                    raise APIResponseValidationError(
-                        f"unreadable Anthropic stream event {kind!r}: {exc.errors()[0]['msg']}",
-                        request=response.request,
-                        body=sse.data,
-                    ) from exc
+                what = f"Anthropic stream event {kind!r}"
+                yield parse_event(_EVENT.validate_python, sse.data, response, what)
 
     async def stream_final(
         self,
         params: CreateParams | None = None,
+        /,
         *,
         on_text: Callable[[str], object] | None = None,
-        **kwargs: Any,
+        **fields: Unpack[MessageCreateFields],
     ) -> AnthropicMessage:
         """Stream a reply and return it assembled, as :meth:`create` would.
 
         Args:
-            params: The request (model or dict); or give its fields as keyword arguments.
             on_text: Called with each text delta as it arrives (may be async).
-            **kwargs: Fields of :class:`MessageCreateParams`.
 
         Returns:
             The complete message: text and tool-use blocks, stop reason and usage.
 
         Raises:
-            pydantic.ValidationError: The request breaks a documented rule (nothing is sent).
             APIStatusError: An error status or a mid-stream ``error`` event.
             APIResponseValidationError: The stream ended before ``message_stop`` or is malformed.
         """
         acc = _Accumulator()
-        async with aclosing(self.stream(params, **kwargs)) as events:
+        async with aclosing(self.stream(params, **fields)) as events:
             async for event in events:
-                text = acc.feed(event)
-                if text and on_text is not None:
-                    result = on_text(text)
-                    if inspect.isawaitable(result):
-                        await result
+                await notify(on_text, acc.feed(event))
                 if acc.done:
                     return acc.message()
         raise APIResponseValidationError(

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any, Unpack
 
-from .._polling import PollSchedule, wait_for_task
-from ..types._base import RequestModel
+from .._polling import WaitOptions
 from ..types.dashscope import (
+    DashScopeImageFields,
     DashScopeImageParams,
     DashScopeImageResponse,
     DashScopeTask,
     DashScopeTaskCreated,
+    DashScopeVideoFields,
     DashScopeVideoParams,
 )
 from ._base import Resource, build_params, parse_response, require_id
@@ -28,11 +28,15 @@ TASK_PATH = "/dashscope/v1/tasks/{task_id}"
 # AnyInt needs it is undocumented (§17 item 9), so it is always sent.
 ASYNC_HEADERS = {"X-DashScope-Async": "enable"}
 
-P = TypeVar("P", bound=RequestModel)
-
 
 class DashScope(Resource):
     """DashScope routes under ``/dashscope/v1`` (Bearer auth).
+
+    :meth:`generate_image` and :meth:`create_video_task` take their request the same way:
+    ``params`` (the params model or a mapping, positional only), or its fields as keywords
+    (keywords override ``params``); an invalid request raises ``pydantic.ValidationError``
+    before any I/O. :meth:`create_video_task` is a create: never resent in doubt (see
+    :class:`~anyint.AmbiguousSubmitError`).
 
     Example:
         >>> task = await client.dashscope.create_video_task(  # doctest: +SKIP
@@ -43,48 +47,35 @@ class DashScope(Resource):
     """
 
     async def generate_image(
-        self, params: DashScopeImageParams | None = None, **kwargs: Any
+        self,
+        params: DashScopeImageParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[DashScopeImageFields],
     ) -> DashScopeImageResponse:
         """Generate images synchronously (one request, one response; not a task).
-
-        Args:
-            params: The request; or give its fields as keywords (keywords override ``params``).
-            **kwargs: Fields of :class:`DashScopeImageParams`.
 
         Returns:
             The result; ``.image_urls`` lists the (expiring) image URLs.
 
         Raises:
-            pydantic.ValidationError: Invalid request, before any I/O.
             APIStatusError: The gateway refused it (DashScope ``{code, message}`` bodies included).
         """
-        body = build_params(DashScopeImageParams, params, kwargs).to_body()
+        body = build_params(DashScopeImageParams, params, fields).to_body()
         response = await self._client.request("POST", IMAGE_PATH, json=body)
         return parse_response(DashScopeImageResponse, response)
 
     async def create_video_task(
-        self, params: DashScopeVideoParams | None = None, **kwargs: Any
+        self,
+        params: DashScopeVideoParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[DashScopeVideoFields],
     ) -> DashScopeTaskCreated:
-        """Create a video-synthesis task (prompt, image or audio to video).
-
-        The request is never resent unless the answer proves no task was made (a 4xx or 503): a
-        dropped connection, another 5xx or an unreadable answer raises
-        :class:`~anyint.AmbiguousSubmitError` rather than risk a second paid task.
-
-        Args:
-            params: The request; or give its fields as keywords (keywords override ``params``).
-            **kwargs: Fields of :class:`DashScopeVideoParams`.
+        """Create a video-synthesis task (prompt, image or audio to video): a create.
 
         Returns:
             The created task; store ``task_id`` before polling.
-
-        Raises:
-            pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
-                than 503, or an unreadable answer); not resent.
-            APIStatusError: The gateway refused it.
         """
-        body = build_params(DashScopeVideoParams, params, kwargs).to_body()
+        body = build_params(DashScopeVideoParams, params, fields).to_body()
         return await self._submit(DashScopeTaskCreated, VIDEO_PATH, body, headers=ASYNC_HEADERS)
 
     async def get_task(self, task_id: str) -> DashScopeTask:
@@ -106,18 +97,14 @@ class DashScope(Resource):
     async def wait(
         self,
         task_id: str,
-        *,
-        schedule: PollSchedule | None = None,
-        on_change: Callable[[DashScopeTask], Awaitable[None] | None] | None = None,
-        wake: asyncio.Event | None = None,
+        **options: Unpack[WaitOptions[DashScopeTask]],
     ) -> DashScopeTask:
         """Poll a task until it SUCCEEDED, or raise when it FAILED, was CANCELED or is UNKNOWN.
 
         Args:
             task_id: The task id.
-            schedule: Poll intervals and deadline (upstream suggests about 15 s between polls).
-            on_change: Called with each snapshot whose status changed.
-            wake: Set it to poll at once instead of sleeping.
+            **options: ``schedule``, ``on_change`` and ``wake``, as for
+                :func:`anyint.wait_for_task` (upstream suggests about 15 s between polls).
 
         Returns:
             The SUCCEEDED snapshot; ``.video_url`` is the result.
@@ -128,10 +115,4 @@ class DashScope(Resource):
             TaskTimeoutError: The schedule's deadline passed first.
         """
         require_id("task_id", task_id)
-        return await wait_for_task(
-            lambda: self.get_task(task_id),
-            task_id=task_id,
-            schedule=schedule,
-            on_change=on_change,
-            wake=wake,
-        )
+        return await self._wait(lambda: self.get_task(task_id), task_id, options)

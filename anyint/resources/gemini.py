@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import Any
-
-from pydantic import ValidationError
+from typing import Any, Unpack
 
 from .._exceptions import APIResponseValidationError
 from .._streaming import aiter_sse_json
 from ..types.gemini import (
     Candidate,
+    GenerateContentFields,
     GenerateContentParams,
     GenerateContentResponse,
     ResponseContent,
     ResponsePart,
 )
-from ._base import Resource, build_params, parse_response, require_id
+from ._base import Resource, build_params, notify, parse_event, parse_response, require_id
 
 __all__ = ["Gemini"]
 
@@ -39,6 +37,13 @@ Params = GenerateContentParams | Mapping[str, Any]
 class Gemini(Resource):
     """``client.gemini``: text, function calling and image output, sync or streamed (Bearer).
 
+    Each method takes, positional only, ``model`` (a model ID such as ``gemini-2.0-flash``, no
+    ``models/`` prefix) and ``params`` (:class:`GenerateContentParams` or a dict, camelCase or
+    snake_case), and the request's fields as snake_case keywords, which override ``params``.
+    Before any I/O, a ``model`` that is empty or could change the path raises ``ValueError``
+    and a request that breaks a documented rule raises ``pydantic.ValidationError``; a refusal
+    by the gateway raises :class:`~anyint.APIStatusError`.
+
     Example:
         >>> reply = await client.gemini.generate_content(  # doctest: +SKIP
         ...     "gemini-3.1-flash-image-preview",
@@ -48,30 +53,20 @@ class Gemini(Resource):
     """
 
     async def generate_content(
-        self, model: str, params: Params | None = None, **kwargs: Any
+        self, model: str, params: Params | None = None, /, **fields: Unpack[GenerateContentFields]
     ) -> GenerateContentResponse:
         """``POST /gemini/v1beta/models/{model}:generateContent``.
 
-        Args:
-            model: Model ID, e.g. ``gemini-2.0-flash`` (no ``models/`` prefix).
-            params: The request (model or dict); or give its fields as keyword arguments.
-            **kwargs: Fields of :class:`GenerateContentParams` (snake_case or camelCase).
-
         Returns:
             The reply; see ``.text``, ``.function_calls`` and ``.images``.
-
-        Raises:
-            ValueError: ``model`` is empty or could change the path.
-            pydantic.ValidationError: The request breaks a documented rule (nothing is sent).
-            APIStatusError: The gateway refused the call.
         """
         path = _path(model, "generateContent")
-        body = build_params(GenerateContentParams, params, kwargs).to_body()
+        body = build_params(GenerateContentParams, params, fields).to_body()
         response = await self._client.request("POST", path, json=body)
         return parse_response(GenerateContentResponse, response)
 
     def stream_generate_content(
-        self, model: str, params: Params | None = None, **kwargs: Any
+        self, model: str, params: Params | None = None, /, **fields: Unpack[GenerateContentFields]
     ) -> AsyncGenerator[GenerateContentResponse, None]:
         """``POST .../models/{model}:streamGenerateContent?alt=sse``: partial replies as they come.
 
@@ -81,12 +76,10 @@ class Gemini(Resource):
         ``contextlib.aclosing(...)`` so the connection is released at once.
 
         Raises:
-            ValueError: ``model`` is empty or could change the path.
-            pydantic.ValidationError: The request breaks a documented rule (nothing is sent).
             APIStatusError: While iterating: an error status or a mid-stream error event.
         """
         path = _path(model, "streamGenerateContent")
-        body = build_params(GenerateContentParams, params, kwargs).to_body()
+        body = build_params(GenerateContentParams, params, fields).to_body()
         return self._chunks(path, body)
 
     async def _chunks(
@@ -94,22 +87,17 @@ class Gemini(Resource):
     ) -> AsyncGenerator[GenerateContentResponse, None]:
         async with self._client.stream("POST", path, json=body, params={"alt": "sse"}) as response:
             async for sse in aiter_sse_json(response):
-                try:
-                    yield GenerateContentResponse.model_validate(sse.data)
-                except ValidationError as exc:
-                    raise APIResponseValidationError(
-                        f"unreadable Gemini stream chunk: {exc.errors()[0]['msg']}",
-                        request=response.request,
-                        body=sse.data,
-                    ) from exc
+                validate = GenerateContentResponse.model_validate
+                yield parse_event(validate, sse.data, response, "Gemini stream chunk")
 
     async def stream_final(
         self,
         model: str,
         params: Params | None = None,
+        /,
         *,
         on_text: Callable[[str], object] | None = None,
-        **kwargs: Any,
+        **fields: Unpack[GenerateContentFields],
     ) -> GenerateContentResponse:
         """Stream a reply and return it merged into one response.
 
@@ -118,10 +106,7 @@ class Gemini(Resource):
         ``responseId`` win.
 
         Args:
-            model: Model ID.
-            params: The request (model or dict); or give its fields as keyword arguments.
             on_text: Called with each text delta of the first candidate (may be async).
-            **kwargs: Fields of :class:`GenerateContentParams`.
 
         Returns:
             The merged reply.
@@ -131,13 +116,9 @@ class Gemini(Resource):
                 ``finishReason`` (cut short) and no prompt feedback explaining why.
         """
         merger = _Merger()
-        async with aclosing(self.stream_generate_content(model, params, **kwargs)) as chunks:
+        async with aclosing(self.stream_generate_content(model, params, **fields)) as chunks:
             async for chunk in chunks:
-                text = merger.feed(chunk)
-                if text and on_text is not None:
-                    result = on_text(text)
-                    if inspect.isawaitable(result):
-                        await result
+                await notify(on_text, merger.feed(chunk))
         return merger.result()
 
 

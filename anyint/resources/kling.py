@@ -7,19 +7,22 @@ every call: any other code is raised as an :class:`~anyint.APIStatusError`.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeVar
+from collections.abc import Mapping
+from typing import Any, Literal, Unpack
 
-from .._polling import PollSchedule, wait_for_task
-from ..types._base import RequestModel
+from .._polling import WaitOptions
 from ..types.kling import (
+    KlingImage2VideoFields,
     KlingImage2VideoParams,
+    KlingImageFields,
     KlingImageParams,
+    KlingOmniImageFields,
     KlingOmniImageParams,
+    KlingOmniVideoFields,
     KlingOmniVideoParams,
     KlingTask,
     KlingTaskCreated,
+    KlingText2VideoFields,
     KlingText2VideoParams,
 )
 from ._base import Resource, build_params, parse_response, require_id
@@ -40,8 +43,6 @@ ROUTES: dict[str, str] = {
 #: Kling's body code for an accepted call.
 OK_CODE = 0
 
-P = TypeVar("P", bound=RequestModel)
-
 
 def _route_path(route: str) -> str:
     try:
@@ -52,6 +53,18 @@ def _route_path(route: str) -> str:
 
 class Kling(Resource):
     """Kling native image and video tasks (Bearer auth).
+
+    Every ``create_*`` method takes its request the same way and answers the same way; each
+    method's own docstring says only its route and what differs:
+
+    - Args: ``params`` is the request (its params model or a mapping, positional only); or give
+      its fields as keywords (keywords override ``params``).
+    - Returns: the accepted task (:class:`KlingTaskCreated`, status ``submitted``); store
+      ``task_id`` before polling.
+    - Raises: ``pydantic.ValidationError`` for an invalid request, before any I/O;
+      :class:`~anyint.AmbiguousSubmitError` when a task may have been created (no answer, a
+      5xx other than 503, or an unreadable answer), never resent;
+      :class:`~anyint.APIStatusError` for an error status, or a body ``code`` other than 0.
 
     Example:
         >>> task = await client.kling.create_text2video(  # doctest: +SKIP
@@ -82,49 +95,63 @@ class Kling(Resource):
         response = await self._client.request("GET", path, ok_code=OK_CODE)
         return parse_response(KlingTask, response)
 
-    # -- Std/Pro video -----------------------------------------------------------------------------
+    # -- creates: each one the shared contract of the class docstring ---------------------------
 
     async def create_text2video(
-        self, params: KlingText2VideoParams | None = None, **kwargs: Any
+        self,
+        params: KlingText2VideoParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[KlingText2VideoFields],
     ) -> KlingTaskCreated:
-        """Create a text-to-video task (``POST /videos/text2video``).
-
-        Args:
-            params: The request; or give its fields as keywords (keywords override ``params``).
-            **kwargs: Fields of :class:`KlingText2VideoParams`.
-
-        Returns:
-            The accepted task (status ``submitted``); store ``task_id``.
-
-        Raises:
-            pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
-                than 503, or an unreadable answer); not resent.
-            APIStatusError: An error status, or a body ``code`` other than 0.
-        """
-        body = build_params(KlingText2VideoParams, params, kwargs).to_body()
+        """Create a text-to-video task (``POST /videos/text2video``)."""
+        body = build_params(KlingText2VideoParams, params, fields).to_body()
         return await self._create("text2video", body)
 
     async def create_image2video(
-        self, params: KlingImage2VideoParams | None = None, **kwargs: Any
+        self,
+        params: KlingImage2VideoParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[KlingImage2VideoFields],
     ) -> KlingTaskCreated:
-        """Create an image-to-video task (``POST /videos/image2video``); ``image`` is required.
-
-        Args:
-            params: The request; or give its fields as keywords (keywords override ``params``).
-            **kwargs: Fields of :class:`KlingImage2VideoParams`.
-
-        Returns:
-            The accepted task; store ``task_id``.
-
-        Raises:
-            pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
-                than 503, or an unreadable answer); not resent.
-            APIStatusError: An error status, or a body ``code`` other than 0.
-        """
-        body = build_params(KlingImage2VideoParams, params, kwargs).to_body()
+        """Create an image-to-video task (``POST /videos/image2video``); ``image`` is required."""
+        body = build_params(KlingImage2VideoParams, params, fields).to_body()
         return await self._create("image2video", body)
+
+    async def create_omni_video(
+        self,
+        params: KlingOmniVideoParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[KlingOmniVideoFields],
+    ) -> KlingTaskCreated:
+        """Create an Omni video task (``POST /videos/omni-video``, model ``kling-v3-omni``)."""
+        body = build_params(KlingOmniVideoParams, params, fields).to_body()
+        return await self._create("omni-video", body)
+
+    async def create_image(
+        self,
+        params: KlingImageParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[KlingImageFields],
+    ) -> KlingTaskCreated:
+        """Create an image task (``POST /images/generations``, model ``kling-v2-1``)."""
+        body = build_params(KlingImageParams, params, fields).to_body()
+        return await self._create("image", body)
+
+    async def create_omni_image(
+        self,
+        params: KlingOmniImageParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[KlingOmniImageFields],
+    ) -> KlingTaskCreated:
+        """Create an Omni image task (``POST /images/omni-image``).
+
+        Only the common Kling fields are checked, and only they can be keywords; the route's own
+        fields are undocumented (§17 item 17): pass them in a ``params`` mapping, unchecked.
+        """
+        body = build_params(KlingOmniImageParams, params, fields).to_body()
+        return await self._create("omni-image", body)
+
+    # -- queries: one per create route (§10.6) ---------------------------------------------------
 
     async def get_text2video(self, task_id: str) -> KlingTask:
         """Query a text-to-video task (``GET /videos/text2video/{task_id}``)."""
@@ -134,81 +161,13 @@ class Kling(Resource):
         """Query an image-to-video task (``GET /videos/image2video/{task_id}``)."""
         return await self.get_task(task_id, route="image2video")
 
-    # -- Omni video, images ------------------------------------------------------------------------
-
-    async def create_omni_video(
-        self, params: KlingOmniVideoParams | None = None, **kwargs: Any
-    ) -> KlingTaskCreated:
-        """Create an Omni video task (``POST /videos/omni-video``, model ``kling-v3-omni``).
-
-        Args:
-            params: The request; or give its fields as keywords (keywords override ``params``).
-            **kwargs: Fields of :class:`KlingOmniVideoParams`.
-
-        Returns:
-            The accepted task; store ``task_id``.
-
-        Raises:
-            pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
-                than 503, or an unreadable answer); not resent.
-            APIStatusError: An error status, or a body ``code`` other than 0.
-        """
-        body = build_params(KlingOmniVideoParams, params, kwargs).to_body()
-        return await self._create("omni-video", body)
-
     async def get_omni_video(self, task_id: str) -> KlingTask:
         """Query an Omni video task (``GET /videos/omni-video/{task_id}``)."""
         return await self.get_task(task_id, route="omni-video")
 
-    async def create_image(
-        self, params: KlingImageParams | None = None, **kwargs: Any
-    ) -> KlingTaskCreated:
-        """Create an image task (``POST /images/generations``, model ``kling-v2-1``).
-
-        Args:
-            params: The request; or give its fields as keywords (keywords override ``params``).
-            **kwargs: Fields of :class:`KlingImageParams`.
-
-        Returns:
-            The accepted task; store ``task_id``.
-
-        Raises:
-            pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
-                than 503, or an unreadable answer); not resent.
-            APIStatusError: An error status, or a body ``code`` other than 0.
-        """
-        body = build_params(KlingImageParams, params, kwargs).to_body()
-        return await self._create("image", body)
-
     async def get_image(self, task_id: str) -> KlingTask:
         """Query an image task (``GET /images/generations/{task_id}``); see ``.image_urls``."""
         return await self.get_task(task_id, route="image")
-
-    async def create_omni_image(
-        self, params: KlingOmniImageParams | None = None, **kwargs: Any
-    ) -> KlingTaskCreated:
-        """Create an Omni image task (``POST /images/omni-image``).
-
-        Only the common Kling fields are checked; the route's own fields are undocumented
-        (§17 item 17) and passed through.
-
-        Args:
-            params: The request; or give its fields as keywords (keywords override ``params``).
-            **kwargs: Fields of :class:`KlingOmniImageParams`.
-
-        Returns:
-            The accepted task; store ``task_id``.
-
-        Raises:
-            pydantic.ValidationError: Invalid common field, before any I/O.
-            AmbiguousSubmitError: A task may have been created (no answer, a 5xx other
-                than 503, or an unreadable answer); not resent.
-            APIStatusError: An error status, or a body ``code`` other than 0.
-        """
-        body = build_params(KlingOmniImageParams, params, kwargs).to_body()
-        return await self._create("omni-image", body)
 
     async def get_omni_image(self, task_id: str) -> KlingTask:
         """Query an Omni image task (``GET /images/omni-image/{task_id}``)."""
@@ -221,18 +180,15 @@ class Kling(Resource):
         task_id: str,
         *,
         route: KlingRoute = "text2video",
-        schedule: PollSchedule | None = None,
-        on_change: Callable[[KlingTask], Awaitable[None] | None] | None = None,
-        wake: asyncio.Event | None = None,
+        **options: Unpack[WaitOptions[KlingTask]],
     ) -> KlingTask:
         """Poll a task on its matching route until ``succeed``, or raise when it ``failed``.
 
         Args:
             task_id: The Kling task id.
             route: The create route of the task (``text2video``, ``image2video``, ...).
-            schedule: Poll intervals and deadline.
-            on_change: Called with each snapshot whose status changed.
-            wake: Set it to poll at once instead of sleeping.
+            **options: ``schedule``, ``on_change`` and ``wake``, as for
+                :func:`anyint.wait_for_task`.
 
         Returns:
             The ``succeed`` snapshot; ``.video_urls`` / ``.image_urls`` hold the results.
@@ -244,10 +200,4 @@ class Kling(Resource):
         """
         require_id("task_id", task_id)
         _route_path(route)
-        return await wait_for_task(
-            lambda: self.get_task(task_id, route=route),
-            task_id=task_id,
-            schedule=schedule,
-            on_change=on_change,
-            wake=wake,
-        )
+        return await self._wait(lambda: self.get_task(task_id, route=route), task_id, options)

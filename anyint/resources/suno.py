@@ -10,33 +10,43 @@ idempotency key exists, §13.3): a dropped connection, a 5xx other than 503 (HTT
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeVar, overload
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal, TypeVar, Unpack, overload
 
-from .._polling import PollSchedule, wait_for_task
+from .._polling import WaitOptions
 from ..types._base import RequestModel
 from ..types.suno import (
+    AddInstrumentalFields,
     AddInstrumentalParams,
+    AddVocalsFields,
     AddVocalsParams,
+    CoverArtFields,
     CoverArtParams,
     CoverTask,
     CoverTaskResponse,
+    ExtendFields,
     ExtendParams,
+    GenerateFields,
     GenerateParams,
+    LyricsFields,
     LyricsParams,
     LyricsTask,
     LyricsTaskResponse,
+    Mp4Fields,
     Mp4Params,
     Mp4Task,
     Mp4TaskResponse,
     MusicTask,
     MusicTaskResponse,
     Persona,
+    PersonaFields,
     PersonaParams,
     PersonaResponse,
+    ReplaceSectionFields,
     ReplaceSectionParams,
+    SplitStemFields,
     SplitStemParams,
+    StyleFields,
     StyleParams,
     StyleResult,
     StyleResultResponse,
@@ -44,13 +54,18 @@ from ..types.suno import (
     SunoTask,
     SunoTaskCreated,
     TimestampedLyrics,
+    TimestampedLyricsFields,
     TimestampedLyricsParams,
     TimestampedLyricsResponse,
+    UploadCoverFields,
     UploadCoverParams,
+    UploadExtendFields,
     UploadExtendParams,
+    VocalRemovalFields,
     VocalRemovalParams,
     VocalRemovalTask,
     VocalRemovalTaskResponse,
+    WavFields,
     WavParams,
     WavTask,
     WavTaskResponse,
@@ -74,6 +89,16 @@ class Suno(Resource):
 
     Creation methods return :class:`SunoTaskCreated` (store ``.task_id`` first); query methods
     return task records; :meth:`wait` polls one until it is done.
+
+    Every creation and sync method takes its body the same way, and its docstring says only its
+    route and what differs:
+
+    - Args: ``params`` is the body (its params model or a mapping, snake_case or camelCase keys;
+      positional only), or give its fields as snake_case keywords (keywords override ``params``).
+    - Raises: ``pydantic.ValidationError`` when a rule of §11.4-11.5 is broken (nothing is
+      sent); :class:`~anyint.APIStatusError` when the gateway refused it (e.g. 413 text too
+      long, 430 rate); :class:`~anyint.AmbiguousSubmitError` when a task-creating call may have
+      made a task (no answer, a 5xx other than 503, or an unreadable answer), never resent.
 
     Example:
         >>> created = await client.suno.generate(  # doctest: +SKIP
@@ -109,125 +134,172 @@ class Suno(Resource):
     # -- creation routes (async tasks) ---------------------------------------------------------
 
     async def generate(
-        self, params: GenerateParams | None = None, **kwargs: Any
+        self,
+        params: GenerateParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[GenerateFields],
     ) -> SunoTaskCreated:
-        """``POST /suno/generate``: a new song (usually 2 tracks); poll with ``kind="music"``.
+        """``POST /suno/generate``: a new song (usually 2 tracks); poll with ``kind="music"``."""
+        return await self._create("/suno/generate", build_params(GenerateParams, params, fields))
 
-        Args:
-            params: The body, or pass its fields as keywords (snake_case or camelCase).
-            **kwargs: Fields of :class:`GenerateParams`.
-
-        Raises:
-            pydantic.ValidationError: A rule of §11.4 is broken (nothing is sent).
-            APIStatusError: The gateway refused it (e.g. 413 text too long, 430 rate).
-            AmbiguousSubmitError: It may have been created (no answer, a 5xx other than
-                503, or an unreadable answer); not resent.
-        """
-        return await self._create("/suno/generate", build_params(GenerateParams, params, kwargs))
-
-    async def extend(self, params: ExtendParams | None = None, **kwargs: Any) -> SunoTaskCreated:
+    async def extend(
+        self,
+        params: ExtendParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[ExtendFields],
+    ) -> SunoTaskCreated:
         """``POST /suno/extend``: continue a generated track; poll with ``kind="music"``."""
-        return await self._create("/suno/extend", build_params(ExtendParams, params, kwargs))
+        return await self._create("/suno/extend", build_params(ExtendParams, params, fields))
 
     async def generate_lyrics(
-        self, params: LyricsParams | None = None, **kwargs: Any
+        self,
+        params: LyricsParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[LyricsFields],
     ) -> SunoTaskCreated:
         """``POST /suno/generate-lyrics``; poll with ``kind="lyrics"``."""
         return await self._create(
-            "/suno/generate-lyrics", build_params(LyricsParams, params, kwargs)
+            "/suno/generate-lyrics", build_params(LyricsParams, params, fields)
         )
 
     async def generate_cover_art(
-        self, params: CoverArtParams | None = None, **kwargs: Any
+        self,
+        params: CoverArtParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[CoverArtFields],
     ) -> SunoTaskCreated:
         """``POST /suno/generate-cover``: cover art for a finished task; ``kind="cover"``.
 
         One cover per music task: a repeat answers 400 with the existing task id in the body.
         """
         return await self._create(
-            "/suno/generate-cover", build_params(CoverArtParams, params, kwargs)
+            "/suno/generate-cover", build_params(CoverArtParams, params, fields)
         )
 
     async def upload_cover(
-        self, params: UploadCoverParams | None = None, **kwargs: Any
+        self,
+        params: UploadCoverParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[UploadCoverFields],
     ) -> SunoTaskCreated:
         """``POST /suno/upload-cover``: re-sing uploaded audio; poll with ``kind="music"``."""
         return await self._create(
-            "/suno/upload-cover", build_params(UploadCoverParams, params, kwargs)
+            "/suno/upload-cover", build_params(UploadCoverParams, params, fields)
         )
 
     async def upload_extend(
-        self, params: UploadExtendParams | None = None, **kwargs: Any
+        self,
+        params: UploadExtendParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[UploadExtendFields],
     ) -> SunoTaskCreated:
         """``POST /suno/upload-extend``: continue uploaded audio; poll with ``kind="music"``."""
-        body = build_params(UploadExtendParams, params, kwargs)
+        body = build_params(UploadExtendParams, params, fields)
         return await self._create("/suno/upload-extend", body)
 
     async def add_vocals(
-        self, params: AddVocalsParams | None = None, **kwargs: Any
+        self,
+        params: AddVocalsParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[AddVocalsFields],
     ) -> SunoTaskCreated:
         """``POST /suno/add-vocals``: vocals over an instrumental; poll with ``kind="music"``."""
-        return await self._create("/suno/add-vocals", build_params(AddVocalsParams, params, kwargs))
+        return await self._create("/suno/add-vocals", build_params(AddVocalsParams, params, fields))
 
     async def add_instrumental(
-        self, params: AddInstrumentalParams | None = None, **kwargs: Any
+        self,
+        params: AddInstrumentalParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[AddInstrumentalFields],
     ) -> SunoTaskCreated:
         """``POST /suno/add-instrumental``: accompaniment under vocals; ``kind="music"``."""
-        body = build_params(AddInstrumentalParams, params, kwargs)
+        body = build_params(AddInstrumentalParams, params, fields)
         return await self._create("/suno/add-instrumental", body)
 
     async def vocal_removal(
-        self, params: VocalRemovalParams | None = None, **kwargs: Any
+        self,
+        params: VocalRemovalParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[VocalRemovalFields],
     ) -> SunoTaskCreated:
         """``POST /suno/vocal-removal`` (billed per call); poll with ``kind="vocal-removal"``."""
-        body = build_params(VocalRemovalParams, params, kwargs)
+        body = build_params(VocalRemovalParams, params, fields)
         return await self._create("/suno/vocal-removal", body)
 
     async def split_stem(
-        self, params: SplitStemParams | None = None, **kwargs: Any
+        self,
+        params: SplitStemParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[SplitStemFields],
     ) -> SunoTaskCreated:
         """``POST /suno/split-stem`` (up to 12 stems); poll with ``kind="vocal-removal"``."""
-        return await self._create("/suno/split-stem", build_params(SplitStemParams, params, kwargs))
+        return await self._create("/suno/split-stem", build_params(SplitStemParams, params, fields))
 
     async def replace_section(
-        self, params: ReplaceSectionParams | None = None, **kwargs: Any
+        self,
+        params: ReplaceSectionParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[ReplaceSectionFields],
     ) -> SunoTaskCreated:
         """``POST /suno/replace-section``: regenerate a 6-60 s window; ``kind="music"``."""
-        body = build_params(ReplaceSectionParams, params, kwargs)
+        body = build_params(ReplaceSectionParams, params, fields)
         return await self._create("/suno/replace-section", body)
 
-    async def wav_generate(self, params: WavParams | None = None, **kwargs: Any) -> SunoTaskCreated:
+    async def wav_generate(
+        self,
+        params: WavParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[WavFields],
+    ) -> SunoTaskCreated:
         """``POST /suno/wav-generate`` (a repeat answers 409); poll with ``kind="wav"``."""
-        return await self._create("/suno/wav-generate", build_params(WavParams, params, kwargs))
+        return await self._create("/suno/wav-generate", build_params(WavParams, params, fields))
 
-    async def mp4_generate(self, params: Mp4Params | None = None, **kwargs: Any) -> SunoTaskCreated:
+    async def mp4_generate(
+        self,
+        params: Mp4Params | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[Mp4Fields],
+    ) -> SunoTaskCreated:
         """``POST /suno/mp4-generate``: a music video; poll with ``kind="mp4"``."""
-        return await self._create("/suno/mp4-generate", build_params(Mp4Params, params, kwargs))
+        return await self._create("/suno/mp4-generate", build_params(Mp4Params, params, fields))
 
     # -- synchronous routes (contract gap §17 item 15: sync upstream, assumed sync here) ---------
 
     async def timestamped_lyrics(
-        self, params: TimestampedLyricsParams | None = None, **kwargs: Any
+        self,
+        params: TimestampedLyricsParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[TimestampedLyricsFields],
     ) -> TimestampedLyrics:
         """``POST /suno/timestamped-lyrics``: word timings of a finished track (read-only)."""
-        body = build_params(TimestampedLyricsParams, params, kwargs)
+        body = build_params(TimestampedLyricsParams, params, fields)
         return await self._sync(
             "/suno/timestamped-lyrics", body, TimestampedLyricsResponse, creates_task=False
         )
 
-    async def style_generate(self, params: StyleParams | None = None, **kwargs: Any) -> StyleResult:
+    async def style_generate(
+        self,
+        params: StyleParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[StyleFields],
+    ) -> StyleResult:
         """``POST /suno/style-generate``: expand rough style text.
 
         Billed (``creditsConsumed``), so an ambiguous failure is not resent either.
         """
-        body = build_params(StyleParams, params, kwargs)
+        body = build_params(StyleParams, params, fields)
         return await self._sync(
             "/suno/style-generate", body, StyleResultResponse, creates_task=True
         )
 
-    async def generate_persona(self, params: PersonaParams | None = None, **kwargs: Any) -> Persona:
+    async def generate_persona(
+        self,
+        params: PersonaParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[PersonaFields],
+    ) -> Persona:
         """``POST /suno/generate-persona``: a reusable voice (one per ``audioId``, not resent)."""
-        body = build_params(PersonaParams, params, kwargs)
+        body = build_params(PersonaParams, params, fields)
         return await self._sync("/suno/generate-persona", body, PersonaResponse, creates_task=True)
 
     # -- query routes ----------------------------------------------------------------------------
@@ -264,19 +336,11 @@ class Suno(Resource):
         task_id: str,
         *,
         kind: Literal["music"] = ...,
-        schedule: PollSchedule | None = ...,
-        on_change: Callable[[MusicTask], Awaitable[None] | None] | None = ...,
-        wake: asyncio.Event | None = ...,
+        **options: Unpack[WaitOptions[MusicTask]],
     ) -> MusicTask: ...
     @overload
     async def wait(
-        self,
-        task_id: str,
-        *,
-        kind: Literal["lyrics"],
-        schedule: PollSchedule | None = ...,
-        on_change: Callable[[LyricsTask], Awaitable[None] | None] | None = ...,
-        wake: asyncio.Event | None = ...,
+        self, task_id: str, *, kind: Literal["lyrics"], **options: Unpack[WaitOptions[LyricsTask]]
     ) -> LyricsTask: ...
     @overload
     async def wait(
@@ -284,39 +348,19 @@ class Suno(Resource):
         task_id: str,
         *,
         kind: Literal["vocal-removal"],
-        schedule: PollSchedule | None = ...,
-        on_change: Callable[[VocalRemovalTask], Awaitable[None] | None] | None = ...,
-        wake: asyncio.Event | None = ...,
+        **options: Unpack[WaitOptions[VocalRemovalTask]],
     ) -> VocalRemovalTask: ...
     @overload
     async def wait(
-        self,
-        task_id: str,
-        *,
-        kind: Literal["wav"],
-        schedule: PollSchedule | None = ...,
-        on_change: Callable[[WavTask], Awaitable[None] | None] | None = ...,
-        wake: asyncio.Event | None = ...,
+        self, task_id: str, *, kind: Literal["wav"], **options: Unpack[WaitOptions[WavTask]]
     ) -> WavTask: ...
     @overload
     async def wait(
-        self,
-        task_id: str,
-        *,
-        kind: Literal["mp4"],
-        schedule: PollSchedule | None = ...,
-        on_change: Callable[[Mp4Task], Awaitable[None] | None] | None = ...,
-        wake: asyncio.Event | None = ...,
+        self, task_id: str, *, kind: Literal["mp4"], **options: Unpack[WaitOptions[Mp4Task]]
     ) -> Mp4Task: ...
     @overload
     async def wait(
-        self,
-        task_id: str,
-        *,
-        kind: Literal["cover"],
-        schedule: PollSchedule | None = ...,
-        on_change: Callable[[CoverTask], Awaitable[None] | None] | None = ...,
-        wake: asyncio.Event | None = ...,
+        self, task_id: str, *, kind: Literal["cover"], **options: Unpack[WaitOptions[CoverTask]]
     ) -> CoverTask: ...
 
     async def wait(
@@ -324,9 +368,7 @@ class Suno(Resource):
         task_id: str,
         *,
         kind: TaskKind = "music",
-        schedule: PollSchedule | None = None,
-        on_change: Callable[[Any], Awaitable[None] | None] | None = None,
-        wake: asyncio.Event | None = None,
+        **options: Unpack[WaitOptions[Any]],
     ) -> SunoTask:
         """Poll a task until it is done and its result URLs are present.
 
@@ -335,9 +377,9 @@ class Suno(Resource):
             kind: Which query route fits the task: ``music`` (generate, extend, upload-*,
                 add-*, replace-section), ``lyrics``, ``vocal-removal`` (also split-stem),
                 ``wav``, ``mp4`` or ``cover`` (cover art).
-            schedule: Poll intervals and deadline.
-            on_change: Called with each record whose status changed (e.g. TEXT_SUCCESS).
-            wake: Set it (e.g. from a callback receiver) to poll at once.
+            **options: ``schedule``, ``on_change`` and ``wake``, as for
+                :func:`anyint.wait_for_task`; ``on_change`` sees intermediate states such as
+                TEXT_SUCCESS, and a callback receiver may set ``wake``.
 
         Returns:
             The successful record.
@@ -359,10 +401,4 @@ class Suno(Resource):
         getter = getters.get(kind)
         if getter is None:
             raise ValueError(f"kind must be one of {sorted(getters)}, got {kind!r}")
-        return await wait_for_task(
-            lambda: getter(task_id),
-            task_id=task_id,
-            schedule=schedule,
-            on_change=on_change,
-            wake=wake,
-        )
+        return await self._wait(lambda: getter(task_id), task_id, options)

@@ -6,13 +6,12 @@ ids (``kling-3.0``, ``kling-v3-omni``) to the provider route.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Unpack
 
 from .._download import DEFAULT_MAX_BYTES, BinarySink, DownloadResult, download
-from .._polling import PollSchedule, wait_for_task
-from ..types.videos import VideoCreateParams, VideoObject
+from .._polling import WaitOptions
+from ..types.videos import VideoCreateFields, VideoCreateParams, VideoObject
 from ._base import Resource, build_params, parse_response, require_id
 
 __all__ = ["Videos"]
@@ -30,27 +29,21 @@ class Videos(Resource):
         ...     await client.videos.download_content(video.id, f)
     """
 
-    async def create(self, params: VideoCreateParams | None = None, **kwargs: Any) -> VideoObject:
-        """Create a video job.
+    async def create(
+        self,
+        params: VideoCreateParams | Mapping[str, Any] | None = None,
+        /,
+        **fields: Unpack[VideoCreateFields],
+    ) -> VideoObject:
+        """Create a video job: ``params`` (model or mapping) or its fields as keywords, which win.
 
-        The request is never resent unless the answer proves no job was made (a 4xx or 503): a
-        dropped connection, another 5xx or an unreadable answer raises
-        :class:`~anyint.AmbiguousSubmitError` rather than risk a second paid job.
-
-        Args:
-            params: The request; or give its fields as keywords (keywords override ``params``).
-            **kwargs: Fields of :class:`VideoCreateParams`.
+        A create: never resent in doubt (see :class:`~anyint.AmbiguousSubmitError`). An invalid
+        request raises ``pydantic.ValidationError`` before any I/O.
 
         Returns:
             The new job; store ``id`` before polling.
-
-        Raises:
-            pydantic.ValidationError: Invalid request, before any I/O.
-            AmbiguousSubmitError: A job may have been created (no answer, a 5xx other
-                than 503, or an unreadable answer); not resent.
-            APIStatusError: The gateway refused it.
         """
-        body = build_params(VideoCreateParams, params, kwargs).to_body()
+        body = build_params(VideoCreateParams, params, fields).to_body()
         return await self._submit(VideoObject, VIDEOS_PATH, body)
 
     async def retrieve(self, video_id: str) -> VideoObject:
@@ -91,18 +84,14 @@ class Videos(Resource):
     async def wait(
         self,
         video_id: str,
-        *,
-        schedule: PollSchedule | None = None,
-        on_change: Callable[[VideoObject], Awaitable[None] | None] | None = None,
-        wake: asyncio.Event | None = None,
+        **options: Unpack[WaitOptions[VideoObject]],
     ) -> VideoObject:
         """Poll a job until ``completed``, or raise when it failed, was cancelled or expired.
 
         Args:
             video_id: The job id.
-            schedule: Poll intervals and deadline.
-            on_change: Called with each snapshot whose status changed.
-            wake: Set it to poll at once instead of sleeping.
+            **options: ``schedule``, ``on_change`` and ``wake``, as for
+                :func:`anyint.wait_for_task`.
 
         Returns:
             The completed job; download it with :meth:`download_content`.
@@ -113,10 +102,4 @@ class Videos(Resource):
             TaskTimeoutError: The schedule's deadline passed first.
         """
         require_id("video_id", video_id)
-        return await wait_for_task(
-            lambda: self.retrieve(video_id),
-            task_id=video_id,
-            schedule=schedule,
-            on_change=on_change,
-            wake=wake,
-        )
+        return await self._wait(lambda: self.retrieve(video_id), video_id, options)

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeAlias, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-__all__ = ["RequestModel", "ResponseModel", "StatusMixin"]
+__all__ = ["ModelInput", "PlainBase64", "RequestModel", "ResponseModel", "StatusMixin"]
 
 S = TypeVar("S", bound=StrEnum)
+M = TypeVar("M", bound=BaseModel)
+
+#: What a nested request field accepts on input: the model, or a mapping of its fields. The
+#: ``*Fields`` TypedDicts (the keyword signatures of the resource methods) use it.
+ModelInput: TypeAlias = M | Mapping[str, Any]
+
+
+def _check_plain_base64(value: str) -> str:
+    if value.startswith("data:"):
+        raise ValueError("data must be plain base64 without a 'data:...;base64,' prefix")
+    if not value:
+        raise ValueError("data must not be empty")
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"data must be valid standard base64 ({exc})") from None
+    return value
+
+
+#: Inline bytes as plain standard base64, without the ``data:...;base64,`` prefix of a data URL
+#: (Anthropic and Gemini both refuse the prefix).
+PlainBase64 = Annotated[str, AfterValidator(_check_plain_base64)]
 
 
 class RequestModel(BaseModel):

@@ -8,14 +8,14 @@ rejected), except tool blocks and tool definitions, which pass extra upstream fi
 from __future__ import annotations
 
 import base64
-import binascii
-from typing import Annotated, Any, Literal, cast
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, TypedDict, cast
 from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from .._download import sniff
-from ._base import RequestModel, ResponseModel
+from ._base import ModelInput, PlainBase64, RequestModel, ResponseModel
 
 __all__ = [
     "AnthropicMessage",
@@ -30,7 +30,9 @@ __all__ = [
     "ImageBlockParam",
     "ImageMediaType",
     "InputJSONDelta",
+    "MessageCountTokensFields",
     "MessageCountTokensParams",
+    "MessageCreateFields",
     "MessageCreateParams",
     "MessageDelta",
     "MessageDeltaEvent",
@@ -76,20 +78,7 @@ class Base64ImageSource(RequestModel):
 
     type: Literal["base64"] = "base64"
     media_type: ImageMediaType
-    data: str
-
-    @field_validator("data")
-    @classmethod
-    def _plain_base64(cls, value: str) -> str:
-        if value.startswith("data:"):
-            raise ValueError("data must be plain base64 without a 'data:...;base64,' prefix")
-        if not value:
-            raise ValueError("data must not be empty")
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError(f"data must be valid standard base64 ({exc})") from None
-        return value
+    data: PlainBase64
 
     @model_validator(mode="after")
     def _media_type_matches(self) -> Base64ImageSource:
@@ -260,6 +249,28 @@ class MessageCountTokensParams(RequestModel):
     tool_choice: ToolChoice | None = None
 
 
+class MessageCountTokensFields(TypedDict, total=False):
+    """Keyword fields of :class:`MessageCountTokensParams`."""
+
+    model: str
+    messages: Sequence[ModelInput[MessageParam]]
+    system: str | Sequence[ModelInput[TextBlockParam]] | None
+    tools: Sequence[ModelInput[ToolParam]] | None
+    tool_choice: ModelInput[ToolChoice] | None
+
+
+class MessageCreateFields(MessageCountTokensFields, total=False):
+    """Keyword fields of :class:`MessageCreateParams`: those of a token count, plus sampling."""
+
+    max_tokens: int
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None
+    stop_sequences: Sequence[str] | None
+    stream: bool | None
+    metadata: ModelInput[Metadata] | None
+
+
 # -- response ------------------------------------------------------------------------------------
 
 
@@ -279,15 +290,25 @@ class ToolUseBlock(ResponseModel):
     input: dict[str, Any] = {}
 
 
-class OtherBlock(ResponseModel):
-    """A block type this client does not model (e.g. ``thinking``); kept whole."""
+def _known_or_other(*known: str) -> Discriminator:
+    """Tag a value by its ``type`` when it is one of ``known``, else ``"other"``, so a block or
+    delta type added later parses as the catch-all instead of failing."""
+
+    def tag(value: Any) -> str:
+        kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+        return kind if kind in known else "other"
+
+    return Discriminator(tag)
+
+
+class _Unmodelled(ResponseModel):
+    """A ``type`` this client does not model; the rest is kept whole as extras."""
 
     type: str
 
 
-def _block_tag(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in ("text", "tool_use") else "other"
+class OtherBlock(_Unmodelled):
+    """A block type this client does not model (e.g. ``thinking``); kept whole."""
 
 
 #: A reply block; unknown block types are kept as :class:`OtherBlock` rather than failing.
@@ -295,7 +316,7 @@ ContentBlock = Annotated[
     Annotated[TextBlock, Tag("text")]
     | Annotated[ToolUseBlock, Tag("tool_use")]
     | Annotated[OtherBlock, Tag("other")],
-    Discriminator(_block_tag),
+    _known_or_other("text", "tool_use"),
 ]
 
 
@@ -375,22 +396,15 @@ class InputJSONDelta(ResponseModel):
     partial_json: str
 
 
-class OtherDelta(ResponseModel):
+class OtherDelta(_Unmodelled):
     """A delta type this client does not model (e.g. ``thinking_delta``)."""
-
-    type: str
-
-
-def _delta_tag(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in ("text_delta", "input_json_delta") else "other"
 
 
 Delta = Annotated[
     Annotated[TextDelta, Tag("text_delta")]
     | Annotated[InputJSONDelta, Tag("input_json_delta")]
     | Annotated[OtherDelta, Tag("other")],
-    Discriminator(_delta_tag),
+    _known_or_other("text_delta", "input_json_delta"),
 ]
 
 
@@ -416,11 +430,8 @@ class MessageDelta(ResponseModel):
     stop_sequence: str | None = None
 
 
-class MessageDeltaUsage(ResponseModel):
-    """Cumulative usage reported near the end of the stream."""
-
-    input_tokens: int | None = None
-    output_tokens: int | None = None
+class MessageDeltaUsage(AnthropicUsage):
+    """Cumulative usage reported near the end of the stream (the same fields as a message's)."""
 
 
 class MessageDeltaEvent(ResponseModel):

@@ -8,14 +8,15 @@ fields (a typo fails before any I/O); responses keep every field the gateway sen
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypedDict
 
 from pydantic import Field, StrictBool, StrictInt, field_validator, model_validator
 
-from ._base import RequestModel, ResponseModel, StatusMixin
+from ._base import ModelInput, RequestModel, ResponseModel, StatusMixin
 
 __all__ = [
     "DashScopeImageContent",
+    "DashScopeImageFields",
     "DashScopeImageInput",
     "DashScopeImageMessage",
     "DashScopeImageParameters",
@@ -32,6 +33,7 @@ __all__ = [
     "DashScopeTaskStatus",
     "DashScopeTaskUsage",
     "DashScopeTextContent",
+    "DashScopeVideoFields",
     "DashScopeVideoInput",
     "DashScopeVideoParameters",
     "DashScopeVideoParams",
@@ -178,6 +180,14 @@ class DashScopeImageParams(RequestModel):
         )
 
 
+class DashScopeImageFields(TypedDict, total=False):
+    """Keyword fields of :class:`DashScopeImageParams`."""
+
+    model: str
+    input: ModelInput[DashScopeImageInput]
+    parameters: ModelInput[DashScopeImageParameters] | None
+
+
 # -- image generation response (§10.1) ------------------------------------------------------------
 
 
@@ -322,6 +332,14 @@ class DashScopeVideoParams(RequestModel):
     parameters: DashScopeVideoParameters | None = None
 
 
+class DashScopeVideoFields(TypedDict, total=False):
+    """Keyword fields of :class:`DashScopeVideoParams`."""
+
+    model: str
+    input: ModelInput[DashScopeVideoInput]
+    parameters: ModelInput[DashScopeVideoParameters] | None
+
+
 # -- tasks (§10.2-10.3) ---------------------------------------------------------------------------
 
 
@@ -388,7 +406,24 @@ class DashScopeTaskUsage(ResponseModel):
     sr: int | str | None = Field(default=None, alias="SR")
 
 
-class DashScopeTaskCreated(ResponseModel):
+class _DashScopeTaskAnswer(ResponseModel):
+    """What a create and a query answer share: the task's ``output`` and the request id."""
+
+    output: DashScopeTaskOutput
+    request_id: str | None = None
+
+    @property
+    def task_id(self) -> str:
+        """The task id."""
+        return self.output.task_id
+
+    @property
+    def status(self) -> str:
+        """The raw status string."""
+        return self.output.task_status
+
+
+class DashScopeTaskCreated(_DashScopeTaskAnswer):
     """Answer to a video-synthesis create: the task id to store before anything else.
 
     Attributes:
@@ -396,21 +431,8 @@ class DashScopeTaskCreated(ResponseModel):
         request_id: DashScope request id.
     """
 
-    output: DashScopeTaskOutput
-    request_id: str | None = None
 
-    @property
-    def task_id(self) -> str:
-        """The new task's id."""
-        return self.output.task_id
-
-    @property
-    def status(self) -> str:
-        """The initial status string."""
-        return self.output.task_status
-
-
-class DashScopeTask(ResponseModel, StatusMixin[DashScopeTaskStatus]):
+class DashScopeTask(_DashScopeTaskAnswer, StatusMixin[DashScopeTaskStatus]):
     """Answer to ``GET /dashscope/v1/tasks/{task_id}``; a :class:`~anyint.TaskSnapshot`.
 
     ``status`` stays the raw string so a state added later still parses; ``status_enum`` gives
@@ -426,19 +448,7 @@ class DashScopeTask(ResponseModel, StatusMixin[DashScopeTaskStatus]):
     success: ClassVar[StrEnum] = DashScopeTaskStatus.SUCCEEDED
     upper_case: ClassVar[bool] = True
 
-    output: DashScopeTaskOutput
     usage: DashScopeTaskUsage | None = None
-    request_id: str | None = None
-
-    @property
-    def task_id(self) -> str:
-        """The task id."""
-        return self.output.task_id
-
-    @property
-    def status(self) -> str:
-        """The raw status string."""
-        return self.output.task_status
 
     @property
     def error_code(self) -> str | None:

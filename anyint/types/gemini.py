@@ -11,14 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from .._exceptions import APIResponseValidationError
-from ._base import RequestModel, ResponseModel
+from ._base import ModelInput, PlainBase64, RequestModel, ResponseModel
 
 __all__ = [
     "Candidate",
@@ -28,6 +29,7 @@ __all__ = [
     "FunctionCallingConfig",
     "FunctionDeclaration",
     "FunctionResponse",
+    "GenerateContentFields",
     "GenerateContentParams",
     "GenerateContentResponse",
     "GenerationConfig",
@@ -58,18 +60,6 @@ class _Response(ResponseModel):
     model_config = ConfigDict(alias_generator=to_camel)
 
 
-def _check_base64(value: str) -> str:
-    if value.startswith("data:"):
-        raise ValueError("data must be plain base64 without a 'data:...;base64,' prefix")
-    if not value:
-        raise ValueError("data must not be empty")
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"data must be valid standard base64 ({exc})") from None
-    return value
-
-
 def _decode_lenient(value: str) -> bytes:
     """Decode response base64: standard or URL-safe alphabet, padding optional (Google's JSON)."""
     text = "".join(value.split())
@@ -85,12 +75,7 @@ class InlineData(_Request):
     """Small inline media: ``{"mimeType": "image/png", "data": "<base64>"}``."""
 
     mime_type: str = Field(pattern=_MIME)
-    data: str
-
-    @field_validator("data")
-    @classmethod
-    def _base64(cls, value: str) -> str:
-        return _check_base64(value)
+    data: PlainBase64
 
 
 class FileData(_Request):
@@ -270,6 +255,18 @@ class GenerateContentParams(_Request):
     safety_settings: list[SafetySetting] | None = None
     system_instruction: Content | None = None
     cached_content: str | None = None
+
+
+class GenerateContentFields(TypedDict, total=False):
+    """Keyword fields of :class:`GenerateContentParams`."""
+
+    contents: Sequence[ModelInput[Content]]
+    tools: Sequence[ModelInput[Tool]] | None
+    tool_config: ModelInput[ToolConfig] | None
+    generation_config: ModelInput[GenerationConfig] | None
+    safety_settings: Sequence[ModelInput[SafetySetting]] | None
+    system_instruction: ModelInput[Content] | None
+    cached_content: str | None
 
 
 # -- response ------------------------------------------------------------------------------------

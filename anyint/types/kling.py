@@ -9,46 +9,50 @@ same envelope with ``data.task_status`` moving ``submitted → processing → su
 from __future__ import annotations
 
 import binascii
-from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import (
+    AfterValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictFloat,
     StrictInt,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from ._base import RequestModel, ResponseModel, StatusMixin
+from . import kling_responses
+from ._base import ModelInput, RequestModel
+from .kling_responses import *  # noqa: F403  (the answers; see that module)
 
 __all__ = [
-    "KlingImage",
+    "KlingImage2VideoFields",
     "KlingImage2VideoParams",
+    "KlingImageFields",
     "KlingImageParams",
     "KlingImageRef",
+    "KlingOmniImageFields",
     "KlingOmniImageParams",
+    "KlingOmniVideoFields",
     "KlingOmniVideoParams",
     "KlingShotPrompt",
-    "KlingTask",
-    "KlingTaskCreated",
-    "KlingTaskData",
-    "KlingTaskInfo",
-    "KlingTaskResult",
-    "KlingTaskStatus",
+    "KlingText2VideoFields",
     "KlingText2VideoParams",
-    "KlingVideo",
     "KlingVideoRef",
 ]
+__all__ += kling_responses.__all__
 
 PROMPT_MAX = 2500
 
 _Prompt = Annotated[str, Field(min_length=1, max_length=PROMPT_MAX)]
 _Unit = Annotated[StrictFloat, Field(ge=0, le=1)]
 _Duration = StrictInt | str
+_Mode = Literal["std", "pro"]
+_Sound = Literal["on", "off"]
+_VideoAspect = Literal["16:9", "9:16", "1:1"]
+_ImageAspect = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9"]
 
 
 def _check_http_url(field: str, value: str) -> str:
@@ -76,6 +80,17 @@ def _check_image(field: str, value: str) -> str:
     return value
 
 
+def _field_checked(check: Callable[[str, str], str]) -> AfterValidator:
+    """Run ``check(field_name, value)`` after the type check, so errors name the field."""
+    return AfterValidator(lambda value, info: check(info.field_name or "value", value))
+
+
+_Url = Annotated[str, _field_checked(_check_http_url)]
+"""An http(s) URL."""
+_Image = Annotated[str, _field_checked(_check_image)]
+"""An image: an http(s) URL or raw base64 (no ``data:`` prefix)."""
+
+
 def _seconds(value: int | str | None) -> int | None:
     """Read a duration given as an int or a numeric string (both are accepted by Kling)."""
     if value is None:
@@ -98,12 +113,7 @@ class _KlingCreate(RequestModel):
     model: str | None = None
     prompt: _Prompt
     negative_prompt: Annotated[str, Field(max_length=PROMPT_MAX)] | None = None
-    callback_url: str | None = None
-
-    @field_validator("callback_url")
-    @classmethod
-    def _callback_is_url(cls, value: str | None) -> str | None:
-        return None if value is None else _check_http_url("callback_url", value)
+    callback_url: _Url | None = None
 
     @model_validator(mode="after")
     def _model_matches(self) -> _KlingCreate:
@@ -117,23 +127,56 @@ class _KlingCreate(RequestModel):
         return self
 
 
-class _KlingVideoCreate(_KlingCreate):
+class _KlingCreateFields(TypedDict, total=False):
+    """Keyword fields of :class:`_KlingCreate` (every Kling create)."""
+
+    model_name: str
+    model: str | None
+    prompt: str
+    negative_prompt: str | None
+    callback_url: str | None
+
+
+class _KlingVideoBase(_KlingCreate):
+    """Fields every Kling video create shares (Std/Pro and Omni)."""
+
+    mode: _Mode | None = None
+    duration: _Duration | None = None
+    aspect_ratio: _VideoAspect | None = None
+    sound: _Sound | None = None
+    generate_audio: StrictBool | None = None
+    external_task_id: Annotated[str, Field(min_length=1)] | None = None
+
+
+class _KlingVideoBaseFields(_KlingCreateFields, total=False):
+    """Keyword fields of :class:`_KlingVideoBase`."""
+
+    mode: _Mode | None
+    duration: _Duration | None
+    aspect_ratio: _VideoAspect | None
+    sound: _Sound | None
+    generate_audio: bool | None
+    external_task_id: str | None
+
+
+class _KlingVideoCreate(_KlingVideoBase):
     """Fields of the Std/Pro video routes."""
 
-    mode: Literal["std", "pro"] | None = None
-    duration: _Duration | None = None
-    aspect_ratio: Literal["16:9", "9:16", "1:1"] | None = None
     cfg_scale: _Unit | None = None
-    generate_audio: StrictBool | None = None
-    sound: Literal["on", "off"] | None = None
     voice_id: Annotated[str, Field(min_length=1)] | None = None
-    external_task_id: Annotated[str, Field(min_length=1)] | None = None
 
     @field_validator("duration")
     @classmethod
     def _duration_positive(cls, value: int | str | None) -> int | str | None:
         _seconds(value)
         return value
+
+
+class _KlingVideoCreateFields(_KlingVideoBaseFields, total=False):
+    """Keyword fields of :class:`_KlingVideoCreate`."""
+
+    cfg_scale: float | None
+    voice_id: str | None
 
 
 class KlingText2VideoParams(_KlingVideoCreate):
@@ -156,6 +199,10 @@ class KlingText2VideoParams(_KlingVideoCreate):
     """
 
 
+class KlingText2VideoFields(_KlingVideoCreateFields, total=False):
+    """Keyword fields of :class:`KlingText2VideoParams`."""
+
+
 class KlingImage2VideoParams(_KlingVideoCreate):
     """Body of ``POST /transtreams/kling/v1/videos/image2video``: the text2video fields plus images.
 
@@ -164,13 +211,15 @@ class KlingImage2VideoParams(_KlingVideoCreate):
         image_tail: Last frame, same format.
     """
 
-    image: str
-    image_tail: str | None = None
+    image: _Image
+    image_tail: _Image | None = None
 
-    @field_validator("image", "image_tail")
-    @classmethod
-    def _image_format(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else _check_image(info.field_name or "image", value)
+
+class KlingImage2VideoFields(_KlingVideoCreateFields, total=False):
+    """Keyword fields of :class:`KlingImage2VideoParams`."""
+
+    image: str
+    image_tail: str | None
 
 
 class KlingImageRef(RequestModel):
@@ -181,13 +230,8 @@ class KlingImageRef(RequestModel):
         type: ``first_frame`` or ``end_frame``; omit for a plain reference image.
     """
 
-    image_url: str
+    image_url: _Image
     type: Literal["first_frame", "end_frame"] | None = None
-
-    @field_validator("image_url")
-    @classmethod
-    def _image_format(cls, value: str) -> str:
-        return _check_image("image_url", value)
 
 
 class KlingVideoRef(RequestModel):
@@ -199,14 +243,9 @@ class KlingVideoRef(RequestModel):
         keep_original_sound: ``yes`` or ``no``.
     """
 
-    video_url: str
+    video_url: _Url
     refer_type: Literal["base", "feature"] | None = None
     keep_original_sound: Literal["yes", "no"] | None = None
-
-    @field_validator("video_url")
-    @classmethod
-    def _video_is_url(cls, value: str) -> str:
-        return _check_http_url("video_url", value)
 
 
 class KlingShotPrompt(RequestModel):
@@ -229,7 +268,7 @@ class KlingShotPrompt(RequestModel):
         return value
 
 
-class KlingOmniVideoParams(_KlingCreate):
+class KlingOmniVideoParams(_KlingVideoBase):
     """Body of ``POST /transtreams/kling/v1/videos/omni-video`` (model ``kling-v3-omni``).
 
     The prompt may refer to ``<<<image_1>>>``, ``<<<video_1>>>`` and ``<<<element_1>>>``.
@@ -250,11 +289,6 @@ class KlingOmniVideoParams(_KlingCreate):
         external_task_id: Your own id, echoed back in ``task_info``.
     """
 
-    mode: Literal["std", "pro"] | None = None
-    duration: _Duration | None = None
-    aspect_ratio: Literal["16:9", "9:16", "1:1"] | None = None
-    sound: Literal["on", "off"] | None = None
-    generate_audio: StrictBool | None = None
     image_list: Annotated[list[KlingImageRef], Field(max_length=7)] | None = None
     video_list: Annotated[list[KlingVideoRef], Field(max_length=1)] | None = None
     element_list: Annotated[list[dict[str, Any]], Field(max_length=3)] | None = None
@@ -262,7 +296,6 @@ class KlingOmniVideoParams(_KlingCreate):
     shot_type: Literal["customize", "intelligence"] | None = None
     multi_prompt: Annotated[list[KlingShotPrompt], Field(min_length=1, max_length=6)] | None = None
     watermark_info: dict[str, Any] | None = None
-    external_task_id: Annotated[str, Field(min_length=1)] | None = None
 
     @field_validator("duration")
     @classmethod
@@ -292,6 +325,18 @@ class KlingOmniVideoParams(_KlingCreate):
         return self
 
 
+class KlingOmniVideoFields(_KlingVideoBaseFields, total=False):
+    """Keyword fields of :class:`KlingOmniVideoParams`."""
+
+    image_list: Sequence[ModelInput[KlingImageRef]] | None
+    video_list: Sequence[ModelInput[KlingVideoRef]] | None
+    element_list: Sequence[Mapping[str, Any]] | None
+    multi_shot: bool | None
+    shot_type: Literal["customize", "intelligence"] | None
+    multi_prompt: Sequence[ModelInput[KlingShotPrompt]] | None
+    watermark_info: Mapping[str, Any] | None
+
+
 class KlingImageParams(_KlingCreate):
     """Body of ``POST /transtreams/kling/v1/images/generations`` (model ``kling-v2-1``).
 
@@ -305,18 +350,25 @@ class KlingImageParams(_KlingCreate):
         aspect_ratio: ``16:9``, ``9:16``, ``1:1``, ``4:3``, ``3:4``, ``3:2``, ``2:3`` or ``21:9``.
     """
 
-    image: str | None = None
+    image: _Image | None = None
     image_reference: Literal["subject", "face"] | None = None
     image_fidelity: _Unit | None = None
     human_fidelity: _Unit | None = None
     resolution: Literal["1k", "2k"] | None = None
     n: Annotated[StrictInt, Field(ge=1, le=9)] | None = None
-    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9"] | None = None
+    aspect_ratio: _ImageAspect | None = None
 
-    @field_validator("image")
-    @classmethod
-    def _image_format(cls, value: str | None) -> str | None:
-        return None if value is None else _check_image("image", value)
+
+class KlingImageFields(_KlingCreateFields, total=False):
+    """Keyword fields of :class:`KlingImageParams`."""
+
+    image: str | None
+    image_reference: Literal["subject", "face"] | None
+    image_fidelity: float | None
+    human_fidelity: float | None
+    resolution: Literal["1k", "2k"] | None
+    n: int | None
+    aspect_ratio: _ImageAspect | None
 
 
 class KlingOmniImageParams(_KlingCreate):
@@ -330,134 +382,9 @@ class KlingOmniImageParams(_KlingCreate):
     model_config = ConfigDict(extra="allow")
 
 
-# -- responses ------------------------------------------------------------------------------------
+class KlingOmniImageFields(_KlingCreateFields, total=False):
+    """Keyword fields of :class:`KlingOmniImageParams`: the common ones.
 
-
-class KlingTaskStatus(StrEnum):
-    """Kling task states: ``submitted → processing → succeed | failed``."""
-
-    SUBMITTED = "submitted"
-    PROCESSING = "processing"
-    SUCCEED = "succeed"
-    FAILED = "failed"
-
-    @property
-    def is_terminal(self) -> bool:
-        """Whether the task will never change state again."""
-        return self in (KlingTaskStatus.SUCCEED, KlingTaskStatus.FAILED)
-
-
-class KlingVideo(ResponseModel):
-    """One result video; ``duration`` is a string of seconds such as ``"5.041"``."""
-
-    id: str | None = None
-    url: str | None = None
-    duration: str | float | None = None
-
-
-class KlingImage(ResponseModel):
-    """One result image."""
-
-    index: int | None = None
-    url: str | None = None
-
-
-class KlingTaskResult(ResponseModel):
-    """``data.task_result``: videos for video tasks, images for image tasks."""
-
-    videos: list[KlingVideo] = Field(default_factory=list)
-    images: list[KlingImage] = Field(default_factory=list)
-
-
-class KlingTaskInfo(ResponseModel):
-    """``data.task_info``: echoes ``external_task_id``."""
-
-    external_task_id: str | None = None
-
-
-class KlingTaskData(ResponseModel):
-    """The ``data`` object of a create or query answer.
-
-    Attributes:
-        task_id: Kling task id (a numeric string).
-        task_status: Raw status string; see :class:`KlingTaskStatus`.
-        task_status_msg: Why a task failed.
-        created_at: Milliseconds since the epoch.
-        updated_at: Milliseconds since the epoch.
-        task_result: Result assets once ``succeed``.
+    The route's other, undocumented fields are accepted too, but only in the ``params``
+    mapping: a TypedDict cannot leave its keys open.
     """
-
-    task_id: str
-    task_status: str = ""
-    task_status_msg: str | None = None
-    task_info: KlingTaskInfo | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    task_result: KlingTaskResult | None = None
-
-    @field_validator("task_id", mode="before")
-    @classmethod
-    def _id_as_text(cls, value: Any) -> Any:
-        # Kling ids are 18-digit numbers; a gateway that sends them as JSON numbers still works.
-        return str(value) if isinstance(value, int) else value
-
-
-class _KlingEnvelope(ResponseModel):
-    code: int | str | None = None
-    message: str | None = None
-    request_id: str | None = None
-    data: KlingTaskData
-
-    @property
-    def task_id(self) -> str:
-        """The Kling task id."""
-        return self.data.task_id
-
-    @property
-    def status(self) -> str:
-        """The raw status string."""
-        return self.data.task_status
-
-
-class KlingTaskCreated(_KlingEnvelope):
-    """Answer to a Kling create (``code`` 0): store ``task_id`` before polling.
-
-    Attributes:
-        code: 0 when the call was accepted (any other code was raised as an error).
-        message: ``SUCCEED`` when accepted.
-        request_id: Kling request id.
-        data: ``task_id``, ``task_status`` (``submitted``) and ``task_info``.
-    """
-
-
-class KlingTask(_KlingEnvelope, StatusMixin[KlingTaskStatus]):
-    """Answer to a Kling query; a :class:`~anyint.TaskSnapshot`.
-
-    ``status`` stays the raw string so a state added later still parses; ``status_enum`` gives
-    the :class:`KlingTaskStatus` when it is a known one. An unknown status is not terminal.
-    """
-
-    status_type: ClassVar[type[StrEnum]] = KlingTaskStatus
-    success: ClassVar[StrEnum] = KlingTaskStatus.SUCCEED
-
-    @property
-    def error_code(self) -> str | None:
-        """Kling reports no per-task error code; always None."""
-        return None
-
-    @property
-    def error_message(self) -> str | None:
-        """``task_status_msg`` of a failed task (empty strings read as None)."""
-        return self.data.task_status_msg or None
-
-    @property
-    def video_urls(self) -> list[str]:
-        """Result video URLs (time-limited; copy them out promptly)."""
-        result = self.data.task_result
-        return [v.url for v in result.videos if v.url] if result else []
-
-    @property
-    def image_urls(self) -> list[str]:
-        """Result image URLs of an image task."""
-        result = self.data.task_result
-        return [i.url for i in result.images if i.url] if result else []

@@ -156,9 +156,7 @@ class ModelList(ResponseModel):
             return False
         if info.capabilities is None:
             return None
-        return any(
-            c.family == family and c.covers(wanted_in, wanted_out) for c in info.capabilities
-        )
+        return _refusal(info, family, wanted_in, wanted_out) is None
 
     def check(
         self,
@@ -174,10 +172,7 @@ class ModelList(ResponseModel):
         modalities, and guessing from the model name would be wrong as often as right.
 
         Args:
-            model_id: Model ID.
-            family: Route family the call will use.
-            input: Modalities the call sends.
-            output: Modalities the call needs back.
+            model_id, family, input, output: As for :meth:`supports`.
 
         Returns:
             The catalogue entry.
@@ -190,8 +185,10 @@ class ModelList(ResponseModel):
         info = self.get(model_id)
         if info is None:
             raise ValueError(self._unknown_message(model_id))
-        if info.capabilities is None:
-            return info
+        problem = _refusal(info, family, wanted_in, wanted_out)
+        if problem is not None:
+            raise ValueError(problem)
+        return info
         entries = [c for c in info.capabilities if c.family == family]
         if not entries:
             served = ", ".join(info.families()) or "none"
@@ -222,6 +219,29 @@ class ModelList(ResponseModel):
             f"model {model_id!r} is not in the model catalogue ({len(self.data)} models listed)"
             f"{hint}{more}"
         )
+
+
+def _refusal(info: ModelInfo, family: str, wanted_in: set[str], wanted_out: set[str]) -> str | None:
+    """Why ``info`` cannot serve the call, or None when it can (or declares no capabilities)."""
+    if info.capabilities is None:
+        return None
+    model_id = info.id
+    entries = [c for c in info.capabilities if c.family == family]
+    if not entries:
+        served = ", ".join(info.families()) or "none"
+        return (
+            f"model {model_id!r} does not serve the {family!r} route family (it serves: {served})"
+        )
+    if not any(c.covers(wanted_in, wanted_out) for c in entries):
+        declared = "; ".join(
+            f"input [{', '.join(c.input)}] -> output [{', '.join(c.output)}]" for c in entries
+        )
+        return (
+            f"model {model_id!r} on {family!r} does not take input "
+            f"[{', '.join(sorted(wanted_in))}] and produce output "
+            f"[{', '.join(sorted(wanted_out))}]; it declares {declared}"
+        )
+    return None
 
 
 def _check_args(

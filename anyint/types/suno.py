@@ -6,108 +6,15 @@ The models live in :mod:`.suno_requests`, :mod:`.suno_responses` and :mod:`.suno
 
 from __future__ import annotations
 
-from .suno_callbacks import CALLBACK_TYPES, SunoCallback, parse_callback
-from .suno_requests import (
-    MODEL_LIMITS,
-    PLACEHOLDER_CALLBACK_URL,
-    SIMPLE_MODE_PROMPT_LIMIT,
-    AddInstrumentalParams,
-    AddVocalsParams,
-    CoverArtParams,
-    ExtendParams,
-    GenerateParams,
-    LyricsParams,
-    ModelLimits,
-    Mp4Params,
-    PersonaParams,
-    ReplaceSectionParams,
-    SplitStemParams,
-    StyleParams,
-    SunoModel,
-    TimestampedLyricsParams,
-    UploadCoverParams,
-    UploadExtendParams,
-    VocalRemovalParams,
-    WavParams,
-)
-from .suno_responses import (
-    AlignedWord,
-    CoverTask,
-    CoverTaskResponse,
-    LyricsItem,
-    LyricsTask,
-    LyricsTaskResponse,
-    Mp4Task,
-    Mp4TaskResponse,
-    MusicTask,
-    MusicTaskResponse,
-    Persona,
-    PersonaResponse,
-    StemUrls,
-    StyleResult,
-    StyleResultResponse,
-    SunoEnvelope,
-    SunoTaskCreated,
-    SunoTrack,
-    TimestampedLyrics,
-    TimestampedLyricsResponse,
-    VocalRemovalTask,
-    VocalRemovalTaskResponse,
-    WavTask,
-    WavTaskResponse,
-)
+from . import suno_callbacks, suno_requests, suno_responses
+from .suno_callbacks import *  # noqa: F403
+from .suno_requests import *  # noqa: F403
+from .suno_responses import *  # noqa: F403
 
-SunoTask = MusicTask | LyricsTask | VocalRemovalTask | WavTask | Mp4Task | CoverTask
+__all__ = ["SunoTask"]
+__all__ += suno_callbacks.__all__
+__all__ += suno_requests.__all__
+__all__ += suno_responses.__all__
+
+SunoTask = MusicTask | LyricsTask | VocalRemovalTask | WavTask | Mp4Task | CoverTask  # noqa: F405
 """Any AI Music task record that :meth:`anyint.resources.suno.Suno.wait` can return."""
-
-__all__ = [
-    "CALLBACK_TYPES",
-    "MODEL_LIMITS",
-    "PLACEHOLDER_CALLBACK_URL",
-    "SIMPLE_MODE_PROMPT_LIMIT",
-    "AddInstrumentalParams",
-    "AddVocalsParams",
-    "AlignedWord",
-    "CoverArtParams",
-    "CoverTask",
-    "CoverTaskResponse",
-    "ExtendParams",
-    "GenerateParams",
-    "LyricsItem",
-    "LyricsParams",
-    "LyricsTask",
-    "LyricsTaskResponse",
-    "ModelLimits",
-    "Mp4Params",
-    "Mp4Task",
-    "Mp4TaskResponse",
-    "MusicTask",
-    "MusicTaskResponse",
-    "Persona",
-    "PersonaParams",
-    "PersonaResponse",
-    "ReplaceSectionParams",
-    "SplitStemParams",
-    "StemUrls",
-    "StyleParams",
-    "StyleResult",
-    "StyleResultResponse",
-    "SunoCallback",
-    "SunoEnvelope",
-    "SunoModel",
-    "SunoTask",
-    "SunoTaskCreated",
-    "SunoTrack",
-    "TimestampedLyrics",
-    "TimestampedLyricsParams",
-    "TimestampedLyricsResponse",
-    "UploadCoverParams",
-    "UploadExtendParams",
-    "VocalRemovalParams",
-    "VocalRemovalTask",
-    "VocalRemovalTaskResponse",
-    "WavParams",
-    "WavTask",
-    "WavTaskResponse",
-    "parse_callback",
-]

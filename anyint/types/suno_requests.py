@@ -8,133 +8,75 @@ and both spellings are accepted on input. Error messages use the wire names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Annotated, Literal, Self
-from urllib.parse import urlsplit
+from typing import Annotated, Literal, Self, TypedDict
 
-from pydantic import AfterValidator, ConfigDict, Field, StrictBool, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 from pydantic.alias_generators import to_camel
 
 from ._base import RequestModel
+from .suno_rules import (
+    MODEL_LIMITS,
+    SIMPLE_MODE_PROMPT_LIMIT,
+    ContinueAt,
+    HttpUrl,
+    ModelLimits,
+    NonEmpty,
+    Seconds,
+    SunoModel,
+    SunoModelName,
+    VocalGender,
+    Weight,
+    blank,
+    check_lengths,
+    check_overlay_model,
+    check_song_mode,
+    check_window,
+    required_message,
+)
 
 __all__ = [
     "MODEL_LIMITS",
     "PLACEHOLDER_CALLBACK_URL",
     "SIMPLE_MODE_PROMPT_LIMIT",
+    "AddInstrumentalFields",
     "AddInstrumentalParams",
+    "AddVocalsFields",
     "AddVocalsParams",
+    "CoverArtFields",
     "CoverArtParams",
+    "ExtendFields",
     "ExtendParams",
+    "GenerateFields",
     "GenerateParams",
+    "LyricsFields",
     "LyricsParams",
     "ModelLimits",
+    "Mp4Fields",
     "Mp4Params",
+    "PersonaFields",
     "PersonaParams",
+    "ReplaceSectionFields",
     "ReplaceSectionParams",
+    "SplitStemFields",
     "SplitStemParams",
+    "StyleFields",
     "StyleParams",
     "SunoModel",
+    "TimestampedLyricsFields",
     "TimestampedLyricsParams",
+    "UploadCoverFields",
     "UploadCoverParams",
+    "UploadExtendFields",
     "UploadExtendParams",
+    "VocalRemovalFields",
     "VocalRemovalParams",
+    "WavFields",
     "WavParams",
 ]
 
 #: A syntactically valid callback URL that can never be delivered to (the ``.invalid`` TLD never
 #: resolves, RFC 2606), for callers who only poll: ``callBackUrl`` is required even then (§11.7).
 PLACEHOLDER_CALLBACK_URL = "https://callbacks.invalid/anyint"
-
-
-class SunoModel(StrEnum):
-    """Models accepted by ``/suno/generate`` and the routes that take ``model`` (§11.1)."""
-
-    V4 = "V4"
-    V4_5 = "V4_5"
-    V4_5PLUS = "V4_5PLUS"
-    V4_5ALL = "V4_5ALL"
-    V5 = "V5"
-
-
-@dataclass(frozen=True)
-class ModelLimits:
-    """Custom-mode character limits of one model (§11.4).
-
-    Attributes:
-        prompt: Max characters of ``prompt`` (the lyrics in custom mode).
-        style: Max characters of ``style``.
-        title: Max characters of ``title``.
-    """
-
-    prompt: int
-    style: int
-    title: int
-
-
-# Title: older upstream docs say 80 for every model, newer ones 100 for V4_5/V4_5PLUS/V5. We keep
-# 80: a title the stricter limit accepts is accepted by both, and an over-long one fails here
-# instead of as a paid-route 413.
-MODEL_LIMITS: dict[SunoModel, ModelLimits] = {
-    SunoModel.V4: ModelLimits(prompt=3000, style=200, title=80),
-    SunoModel.V4_5: ModelLimits(prompt=5000, style=1000, title=80),
-    SunoModel.V4_5PLUS: ModelLimits(prompt=5000, style=1000, title=80),
-    SunoModel.V4_5ALL: ModelLimits(prompt=5000, style=1000, title=80),
-    SunoModel.V5: ModelLimits(prompt=5000, style=1000, title=80),
-}
-
-#: Simple mode (``customMode: false``) prompt limit; older upstream docs said 400.
-SIMPLE_MODE_PROMPT_LIMIT = 500
-
-
-def _check_http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"must be an http(s) URL, got {value!r}")
-    return value
-
-
-def _check_two_decimals(value: float) -> float:
-    if round(value, 2) != value:
-        raise ValueError(f"must have at most 2 decimals, got {value!r}")
-    return value
-
-
-HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
-"""An absolute http(s) URL, kept verbatim (pydantic's ``HttpUrl`` would add a trailing slash)."""
-
-NonEmpty = Annotated[str, Field(min_length=1)]
-Weight = Annotated[float, Field(strict=True, ge=0, le=1), AfterValidator(_check_two_decimals)]
-"""``styleWeight`` / ``weirdnessConstraint`` / ``audioWeight``: 0.00-1.00, two decimals."""
-Seconds = Annotated[float, Field(strict=True, ge=0), AfterValidator(_check_two_decimals)]
-"""A replace-section time: seconds, two decimals (§11.5)."""
-ContinueAt = Annotated[float, Field(strict=True, gt=0)]
-"""Where an extension starts, in seconds into the source track (> 0)."""
-VocalGender = Literal["m", "f"]
-
-
-def _blank(value: str | None) -> bool:
-    return value is None or not value.strip()
-
-
-def _required(names: list[str]) -> str:
-    return f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} required"
-
-
-def _check_lengths(
-    model: SunoModel, *, prompt: str | None, style: str | None, title: str | None
-) -> None:
-    """Custom-mode length limits of ``model`` (§11.4); the gateway would answer 413."""
-    limits = MODEL_LIMITS[model]
-    for name, value, limit in (
-        ("prompt", prompt, limits.prompt),
-        ("style", style, limits.style),
-        ("title", title, limits.title),
-    ):
-        if value is not None and len(value) > limit:
-            raise ValueError(
-                f"{name} is {len(value)} characters; model {model.value} allows at most {limit}"
-            )
 
 
 class _SunoRequest(RequestModel):
@@ -149,6 +91,16 @@ class _StyleKnobs(_SunoRequest):
     style_weight: Weight | None = None
     weirdness_constraint: Weight | None = None
     audio_weight: Weight | None = None
+
+
+class _StyleKnobsFields(TypedDict, total=False):
+    # A route that requires one of these (add-vocals: negative_tags) cannot say so here: a
+    # TypedDict may not redeclare an inherited key. Its params model checks it at run time.
+    negative_tags: str | None
+    vocal_gender: VocalGender | None
+    style_weight: float | None
+    weirdness_constraint: float | None
+    audio_weight: float | None
 
 
 class GenerateParams(_StyleKnobs):
@@ -182,7 +134,7 @@ class GenerateParams(_StyleKnobs):
 
     @model_validator(mode="after")
     def _check_mode(self) -> Self:
-        _check_song_mode(
+        check_song_mode(
             self.custom_mode,
             self.instrumental,
             prompt=self.prompt,
@@ -191,40 +143,21 @@ class GenerateParams(_StyleKnobs):
             persona_id=self.persona_id,
         )
         if self.custom_mode:
-            _check_lengths(self.model, prompt=self.prompt, style=self.style, title=self.title)
+            check_lengths(self.model, prompt=self.prompt, style=self.style, title=self.title)
         return self
 
 
-def _check_song_mode(
-    custom_mode: bool,
-    instrumental: bool,
-    *,
-    prompt: str | None,
-    style: str | None,
-    title: str | None,
-    persona_id: str | None,
-) -> None:
-    """The customMode/instrumental rules shared by generate and upload-cover (§11.4-11.5)."""
-    if not custom_mode:
-        if prompt is None or not prompt.strip():
-            raise ValueError("prompt is required in simple mode (customMode: false)")
-        if len(prompt) > SIMPLE_MODE_PROMPT_LIMIT:
-            raise ValueError(
-                f"prompt is {len(prompt)} characters; simple mode (customMode: false) allows at "
-                f"most {SIMPLE_MODE_PROMPT_LIMIT}"
-            )
-        for name, value in (("style", style), ("title", title)):
-            if not _blank(value):
-                raise ValueError(f"{name} must be left empty in simple mode (customMode: false)")
-        if persona_id is not None:
-            raise ValueError("personaId is only allowed in custom mode (customMode: true)")
-        return
-    missing = [name for name, value in (("style", style), ("title", title)) if _blank(value)]
-    if not instrumental and _blank(prompt):
-        missing.append("prompt")
-    if missing:
-        what = "instrumental" if instrumental else "vocal (instrumental: false)"
-        raise ValueError(f"{_required(missing)} in custom mode for a {what} track")
+class GenerateFields(_StyleKnobsFields, total=False):
+    """Keyword fields of :class:`GenerateParams`."""
+
+    custom_mode: bool
+    instrumental: bool
+    model: SunoModelName
+    call_back_url: str
+    prompt: str | None
+    style: str | None
+    title: str | None
+    persona_id: str | None
 
 
 class UploadCoverParams(GenerateParams):
@@ -237,6 +170,12 @@ class UploadCoverParams(GenerateParams):
     upload_url: HttpUrl
 
 
+class UploadCoverFields(GenerateFields, total=False):
+    """Keyword fields of :class:`UploadCoverParams`."""
+
+    upload_url: str
+
+
 class _ExtendBase(_StyleKnobs):
     default_param_flag: StrictBool
     model: SunoModel
@@ -247,19 +186,35 @@ class _ExtendBase(_StyleKnobs):
     title: str | None = None
     persona_id: NonEmpty | None = None
 
-    def _check_custom(self, *, prompt_needed: bool) -> None:
+    def _prompt_needed(self) -> bool:
+        return True
+
+    @model_validator(mode="after")
+    def _check_custom(self) -> Self:
         if self.default_param_flag:
             required = [("style", self.style), ("title", self.title)]
-            if prompt_needed:
+            if self._prompt_needed():
                 required.append(("prompt", self.prompt))
-            missing = [name for name, value in required if _blank(value)]
+            missing = [name for name, value in required if blank(value)]
             if self.continue_at is None:
                 missing.append("continueAt")
             if missing:
                 raise ValueError(
-                    f"{_required(missing)} when defaultParamFlag is true (custom params)"
+                    f"{required_message(missing)} when defaultParamFlag is true (custom params)"
                 )
-        _check_lengths(self.model, prompt=self.prompt, style=self.style, title=self.title)
+        check_lengths(self.model, prompt=self.prompt, style=self.style, title=self.title)
+        return self
+
+
+class _ExtendBaseFields(_StyleKnobsFields, total=False):
+    default_param_flag: bool
+    model: SunoModelName
+    call_back_url: str
+    continue_at: float | None
+    prompt: str | None
+    style: str | None
+    title: str | None
+    persona_id: str | None
 
 
 class ExtendParams(_ExtendBase):
@@ -273,10 +228,11 @@ class ExtendParams(_ExtendBase):
 
     audio_id: NonEmpty
 
-    @model_validator(mode="after")
-    def _check_flag(self) -> Self:
-        self._check_custom(prompt_needed=True)
-        return self
+
+class ExtendFields(_ExtendBaseFields, total=False):
+    """Keyword fields of :class:`ExtendParams`."""
+
+    audio_id: str
 
 
 class UploadExtendParams(_ExtendBase):
@@ -289,52 +245,63 @@ class UploadExtendParams(_ExtendBase):
     upload_url: HttpUrl
     instrumental: StrictBool | None = None
 
+    def _prompt_needed(self) -> bool:
+        return self.instrumental is not True
+
+
+class UploadExtendFields(_ExtendBaseFields, total=False):
+    """Keyword fields of :class:`UploadExtendParams`."""
+
+    upload_url: str
+    instrumental: bool | None
+
+
+class _Overlay(_StyleKnobs):
+    """Fields of the two overlay routes, which add a part to uploaded audio (§11.5)."""
+
+    upload_url: HttpUrl
+    title: NonEmpty
+    negative_tags: NonEmpty  # required on these routes
+    call_back_url: HttpUrl
+    model: SunoModel | None = None
+
     @model_validator(mode="after")
-    def _check_flag(self) -> Self:
-        self._check_custom(prompt_needed=self.instrumental is not True)
+    def _check_model(self) -> Self:
+        check_overlay_model(self.model)
         return self
 
 
-# add-vocals / add-instrumental accept only these two models, V4_5PLUS being the upstream default.
-_OVERLAY_MODELS = frozenset({SunoModel.V4_5PLUS, SunoModel.V5})
+class _OverlayFields(_StyleKnobsFields, total=False):
+    upload_url: str
+    title: str
+    call_back_url: str
+    model: SunoModelName | None
 
 
-def _check_overlay_model(model: SunoModel | None) -> None:
-    if model is not None and model not in _OVERLAY_MODELS:
-        raise ValueError(f"model must be V4_5PLUS or V5 on this route, got {model.value}")
-
-
-class AddVocalsParams(_StyleKnobs):
+class AddVocalsParams(_Overlay):
     """Body of ``POST /suno/add-vocals``: sing over an uploaded instrumental (§11.5)."""
 
-    upload_url: HttpUrl
     prompt: NonEmpty
-    title: NonEmpty
     style: NonEmpty
-    negative_tags: NonEmpty  # required on this route
-    call_back_url: HttpUrl
-    model: SunoModel | None = None
-
-    @model_validator(mode="after")
-    def _check_model(self) -> Self:
-        _check_overlay_model(self.model)
-        return self
 
 
-class AddInstrumentalParams(_StyleKnobs):
+class AddVocalsFields(_OverlayFields, total=False):
+    """Keyword fields of :class:`AddVocalsParams`."""
+
+    prompt: str
+    style: str
+
+
+class AddInstrumentalParams(_Overlay):
     """Body of ``POST /suno/add-instrumental``: accompaniment under uploaded vocals (§11.5)."""
 
-    upload_url: HttpUrl
-    title: NonEmpty
     tags: NonEmpty
-    negative_tags: NonEmpty  # required on this route
-    call_back_url: HttpUrl
-    model: SunoModel | None = None
 
-    @model_validator(mode="after")
-    def _check_model(self) -> Self:
-        _check_overlay_model(self.model)
-        return self
+
+class AddInstrumentalFields(_OverlayFields, total=False):
+    """Keyword fields of :class:`AddInstrumentalParams`."""
+
+    tags: str
 
 
 class LyricsParams(_SunoRequest):
@@ -342,6 +309,13 @@ class LyricsParams(_SunoRequest):
 
     prompt: NonEmpty
     call_back_url: HttpUrl
+
+
+class LyricsFields(TypedDict, total=False):
+    """Keyword fields of :class:`LyricsParams`."""
+
+    prompt: str
+    call_back_url: str
 
 
 class TimestampedLyricsParams(_SunoRequest):
@@ -353,10 +327,24 @@ class TimestampedLyricsParams(_SunoRequest):
     music_index: Annotated[int, Field(ge=0)] | None = None
 
 
+class TimestampedLyricsFields(TypedDict, total=False):
+    """Keyword fields of :class:`TimestampedLyricsParams`."""
+
+    task_id: str
+    audio_id: str
+    music_index: int | None
+
+
 class StyleParams(_SunoRequest):
     """Body of ``POST /suno/style-generate`` (sync): rough style text to expand."""
 
     content: NonEmpty
+
+
+class StyleFields(TypedDict, total=False):
+    """Keyword fields of :class:`StyleParams`."""
+
+    content: str
 
 
 class CoverArtParams(_SunoRequest):
@@ -364,6 +352,13 @@ class CoverArtParams(_SunoRequest):
 
     task_id: NonEmpty
     call_back_url: HttpUrl
+
+
+class CoverArtFields(TypedDict, total=False):
+    """Keyword fields of :class:`CoverArtParams`."""
+
+    task_id: str
+    call_back_url: str
 
 
 class PersonaParams(_SunoRequest):
@@ -375,10 +370,25 @@ class PersonaParams(_SunoRequest):
     description: NonEmpty
 
 
+class PersonaFields(TypedDict, total=False):
+    """Keyword fields of :class:`PersonaParams`."""
+
+    task_id: str
+    audio_id: str
+    name: str
+    description: str
+
+
 class _TrackTask(_SunoRequest):
     task_id: NonEmpty
     audio_id: NonEmpty
     call_back_url: HttpUrl
+
+
+class _TrackTaskFields(TypedDict, total=False):
+    task_id: str
+    audio_id: str
+    call_back_url: str
 
 
 class VocalRemovalParams(_TrackTask):
@@ -391,6 +401,12 @@ class VocalRemovalParams(_TrackTask):
     type: Literal["separate_vocal", "split_stem"] | None = None
 
 
+class VocalRemovalFields(_TrackTaskFields, total=False):
+    """Keyword fields of :class:`VocalRemovalParams`."""
+
+    type: Literal["separate_vocal", "split_stem"] | None
+
+
 class SplitStemParams(_TrackTask):
     """Body of ``POST /suno/split-stem`` (§11.5; contract gap §17 item 13).
 
@@ -401,6 +417,12 @@ class SplitStemParams(_TrackTask):
     """
 
     type: Literal["split_stem"] = "split_stem"
+
+
+class SplitStemFields(_TrackTaskFields, total=False):
+    """Keyword fields of :class:`SplitStemParams`."""
+
+    type: Literal["split_stem"]
 
 
 class ReplaceSectionParams(_SunoRequest):
@@ -424,22 +446,31 @@ class ReplaceSectionParams(_SunoRequest):
 
     @model_validator(mode="after")
     def _check_window(self) -> Self:
-        if self.infill_start_s >= self.infill_end_s:
-            raise ValueError(
-                f"infillStartS ({self.infill_start_s}) must be before infillEndS "
-                f"({self.infill_end_s})"
-            )
-        # Round away float noise such as 10.01 - 4.01 = 6.000000000000001.
-        window = round(self.infill_end_s - self.infill_start_s, 2)
-        if not 6 <= window <= 60:
-            raise ValueError(
-                f"infillEndS - infillStartS is {window} s; the replaced window must be 6-60 s"
-            )
+        check_window(self.infill_start_s, self.infill_end_s)
         return self
+
+
+class ReplaceSectionFields(TypedDict, total=False):
+    """Keyword fields of :class:`ReplaceSectionParams`."""
+
+    task_id: str
+    audio_id: str
+    prompt: str
+    tags: str
+    title: str
+    infill_start_s: float
+    infill_end_s: float
+    negative_tags: str | None
+    full_lyrics: str | None
+    call_back_url: str | None
 
 
 class WavParams(_TrackTask):
     """Body of ``POST /suno/wav-generate`` (a second WAV for the same track answers 409)."""
+
+
+class WavFields(_TrackTaskFields, total=False):
+    """Keyword fields of :class:`WavParams`."""
 
 
 class Mp4Params(_TrackTask):
@@ -447,3 +478,10 @@ class Mp4Params(_TrackTask):
 
     author: Annotated[str, Field(max_length=50)] | None = None
     domain_name: Annotated[str, Field(max_length=50)] | None = None
+
+
+class Mp4Fields(_TrackTaskFields, total=False):
+    """Keyword fields of :class:`Mp4Params`."""
+
+    author: str | None
+    domain_name: str | None

@@ -6,14 +6,16 @@ AnyInt's exact status strings are not published (§17 item 16). Unknown statuses
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypedDict
 
 from pydantic import Field, StrictBool, StrictInt, field_validator, model_validator
 
-from ._base import RequestModel, ResponseModel, StatusMixin
+from ._base import ModelInput, RequestModel, ResponseModel, StatusMixin
 
 __all__ = [
+    "VideoCreateFields",
     "VideoCreateParams",
     "VideoError",
     "VideoFrameImage",
@@ -104,6 +106,21 @@ class VideoCreateParams(RequestModel):
         if value is None or (value.startswith("data:image/") and ";base64," in value):
             return value
         return _check_http_url("input_reference", value)
+
+
+class VideoCreateFields(TypedDict, total=False):
+    """Keyword fields of :class:`VideoCreateParams`."""
+
+    model: str
+    prompt: str
+    duration: int | str | None
+    aspect_ratio: str | None
+    mode: Literal["std", "pro"] | None
+    generate_audio: bool | None
+    sound: Literal["on", "off"] | None
+    image: str | None
+    input_reference: str | None
+    frame_images: Sequence[ModelInput[VideoFrameImage]] | None
 
 
 class VideoStatus(StrEnum):

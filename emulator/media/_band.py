@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -254,15 +254,30 @@ def _bass(p: Plan, out: F64, gen: np.random.Generator) -> None:
             _add(out, p.sr, p.start(bar, beat), note)
 
 
-def _keyboard(p: Plan, out: F64, gen: np.random.Generator) -> None:
-    hits = ((0, 2), (2, 2)) if gen.random() < 0.5 else ((0, 1.5), (1.5, 1), (2.5, 1.5))
-    amps = (1.0, 0.45, 0.25, 0.12, 0.06)
+def _triads(
+    p: Plan,
+    out: F64,
+    hits: Sequence[tuple[float, float]],
+    amps: tuple[float, ...],
+    around: int,
+    envelope: tuple[float, float, float],
+    *,
+    chorus_only: bool = False,
+) -> None:
+    """Each bar's chord (three tones near ``around``), struck at every ``(beat, length)`` hit."""
     for bar in p.bars():
+        if chorus_only and not p.chorus[bar]:
+            continue
         for beat, length in hits:
             n = round(length * p.beat * p.sr)
             for i in range(3):
-                note = p.kit.tone(amps, _hz(p.note(bar, i, 64)), n, (0.004, 0.9, 0.05))
+                note = p.kit.tone(amps, _hz(p.note(bar, i, around)), n, envelope)
                 _add(out, p.sr, p.start(bar, beat), note)
+
+
+def _keyboard(p: Plan, out: F64, gen: np.random.Generator) -> None:
+    hits = ((0, 2), (2, 2)) if gen.random() < 0.5 else ((0, 1.5), (1.5, 1), (2.5, 1.5))
+    _triads(p, out, hits, (1.0, 0.45, 0.25, 0.12, 0.06), 64, (0.004, 0.9, 0.05))
 
 
 def _guitar(p: Plan, out: F64, gen: np.random.Generator) -> None:
@@ -321,14 +336,7 @@ def _fx(p: Plan, out: F64, gen: np.random.Generator) -> None:
 def _brass(p: Plan, out: F64, gen: np.random.Generator) -> None:
     amps = tuple(1 / k**0.7 for k in range(1, 9))
     stabs = ((0, 0.75), (2.5, 0.5)) if gen.random() < 0.5 else ((0, 1.5), (3, 0.5))
-    for bar in p.bars():
-        if not p.chorus[bar]:
-            continue
-        for beat, length in stabs:
-            n = round(length * p.beat * p.sr)
-            for i in range(3):
-                note = p.kit.tone(amps, _hz(p.note(bar, i, 62)), n, (0.03, 0.6, 0.04))
-                _add(out, p.sr, p.start(bar, beat), note)
+    _triads(p, out, stabs, amps, 62, (0.03, 0.6, 0.04), chorus_only=True)
 
 
 def _woodwinds(p: Plan, out: F64, gen: np.random.Generator) -> None:

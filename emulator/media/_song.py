@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ._band import INSTRUMENTS, make_plan
+from ._band import INSTRUMENTS, Plan, make_plan
 from ._seed import rng
 
 __all__ = ["MAX_SONG_SECONDS", "STEM_NAMES", "Song", "synth_song"]
@@ -149,6 +149,14 @@ def synth_song(
         raise ValueError(f"sample_rate must be between 8000 and 96000, got {sample_rate}")
     gen = rng(seed, "song")
     plan, key = make_plan(gen, duration, sample_rate)
+    playing = _playing(gen, instrumental)
+    rendered, peak = _render_stems(plan, seed, playing, duration)
+    mix, stems = _on_grid(rendered, peak, plan.n)
+    return Song(sample_rate=sample_rate, bpm=round(60 / plan.beat), key=key, mix=mix, **stems)
+
+
+def _playing(gen: np.random.Generator, instrumental: bool) -> set[str]:
+    """The stems that play: vocals, drums and bass, and each optional stem by its chance."""
     playing = {"vocals", "drums", "bass"}
     for name, chance in _CHANCE.items():
         if gen.random() < chance:  # drawn for every stem, so one choice never shifts another
@@ -157,11 +165,17 @@ def synth_song(
         playing.add("keyboard")
     if instrumental:
         playing -= {"vocals", "backing_vocals"}
+    return playing
 
+
+def _render_stems(
+    plan: Plan, seed: int, playing: set[str], duration: float
+) -> tuple[dict[str, F32], float]:
+    """Each playing stem, faded and at its level, and the peak of any stem or of their sum."""
     n = plan.n
-    fade_in = min(n, round(0.005 * sample_rate))  # no click at the start
-    fade_out = min(n, round(min(1.0, duration / 10) * sample_rate))
-    rendered: dict[str, NDArray[np.float32]] = {}
+    fade_in = min(n, round(0.005 * plan.sr))  # no click at the start
+    fade_out = min(n, round(min(1.0, duration / 10) * plan.sr))
+    rendered: dict[str, F32] = {}
     total = np.zeros(n)
     peak = 0.0
     for name in STEM_NAMES:
@@ -179,13 +193,15 @@ def synth_song(
         total += stem
         peak = max(peak, float(np.max(np.abs(stem))))
         rendered[name] = stem.astype(np.float32)
+    return rendered, max(peak, float(np.max(np.abs(total), initial=0.0)))
 
+
+def _on_grid(rendered: dict[str, F32], peak: float, n: int) -> tuple[F32, dict[str, F32]]:
+    """The mix and all twelve stems, scaled by one factor and rounded to the 16-bit grid."""
     # One factor for every stem (and so for the mix): nothing clips, the balance is kept.
-    peak = max(peak, float(np.max(np.abs(total), initial=0.0)))
-    del total
     scale = _HEADROOM * _GRID / peak if peak > 0 else 1.0
     mix = np.zeros(n, np.float32)
-    stems: dict[str, NDArray[np.float32]] = {}
+    stems: dict[str, F32] = {}
     for name in STEM_NAMES:
         stem32 = rendered.get(name)
         if stem32 is None:
@@ -197,4 +213,4 @@ def synth_song(
         stem32 /= np.float32(_GRID)
         mix += stem32
         stems[name] = stem32
-    return Song(sample_rate=sample_rate, bpm=round(60 / plan.beat), key=key, mix=mix, **stems)
+    return mix, stems

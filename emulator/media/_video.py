@@ -90,6 +90,20 @@ def mp4(
     Raises:
         ValueError: Odd or out-of-range size, bad duration, fps, sample rate or audio.
     """
+    width, height, fps = _checked(width, height, duration, fps)
+    n_frames = max(1, round(duration * fps))
+    sound = None
+    if audio is not None:
+        if sample_rate not in AAC_SAMPLE_RATES:
+            raise ValueError(f"sample_rate must be one of {AAC_SAMPLE_RATES}, got {sample_rate}")
+        sound = planar(audio)
+        want = round(n_frames * sample_rate / fps)
+        sound = np.pad(sound, ((0, 0), (0, max(0, want - sound.shape[1]))))[:, :want]
+    return _encode(_Frames(seed, width, height, n_frames, text), fps, sound, sample_rate)
+
+
+def _checked(width: int, height: int, duration: float, fps: int) -> tuple[int, int, int]:
+    """Width, height and fps as ints, once the clip's size, duration and rate are valid."""
     width, height, fps = operator.index(width), operator.index(height), operator.index(fps)
     for side, value in (("width", width), ("height", height)):
         if not 2 <= value <= MAX_VIDEO_SIDE or value % 2:
@@ -101,17 +115,14 @@ def mp4(
         raise ValueError(f"duration must be in (0, {MAX_VIDEO_SECONDS}] seconds, got {duration}")
     if not 1 <= fps <= 60:
         raise ValueError(f"fps must be between 1 and 60, got {fps}")
-    n_frames = max(1, round(duration * fps))
+    return width, height, fps
 
-    sound = None
-    if audio is not None:
-        if sample_rate not in AAC_SAMPLE_RATES:
-            raise ValueError(f"sample_rate must be one of {AAC_SAMPLE_RATES}, got {sample_rate}")
-        sound = planar(audio)
-        want = round(n_frames * sample_rate / fps)
-        sound = np.pad(sound, ((0, 0), (0, max(0, want - sound.shape[1]))))[:, :want]
 
-    frames = _Frames(seed, width, height, n_frames, text)
+def _encode(
+    frames: _Frames, fps: int, sound: NDArray[np.float32] | None, sample_rate: int
+) -> bytes:
+    """Mux the frames as H.264 and ``sound`` (planar, cut to the video's length) as AAC."""
+    width, height, n_frames = frames.width, frames.height, frames.n_frames
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4", options=BITEXACT) as container:
         video = container.add_stream("libx264", rate=fps, options=_x264_options(width, height))

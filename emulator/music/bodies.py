@@ -26,23 +26,44 @@ from anyint.types.suno import (
     SIMPLE_MODE_PROMPT_LIMIT,
     AddInstrumentalParams,
     AddVocalsParams,
+    CoverArtParams,
     ExtendParams,
     GenerateParams,
+    LyricsParams,
+    Mp4Params,
+    PersonaParams,
+    ReplaceSectionParams,
+    SplitStemParams,
+    StyleParams,
     SunoModel,
+    TimestampedLyricsParams,
     UploadCoverParams,
     UploadExtendParams,
+    VocalRemovalParams,
+    WavParams,
 )
 
 from ..catalogue import check_model
 from ..errors import EmulatorError
 
+# The routes without a length or model rule of their own take the client's models unchanged.
 __all__ = [
     "AddInstrumentalBody",
     "AddVocalsBody",
+    "CoverArtParams",
     "ExtendBody",
     "GenerateBody",
+    "LyricsParams",
+    "Mp4Params",
+    "PersonaParams",
+    "ReplaceSectionParams",
+    "SplitStemParams",
+    "StyleParams",
+    "TimestampedLyricsParams",
     "UploadCoverBody",
     "UploadExtendBody",
+    "VocalRemovalParams",
+    "WavParams",
 ]
 
 # add-vocals / add-instrumental default to V4_5PLUS, whose limits V5 shares.

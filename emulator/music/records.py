@@ -324,8 +324,8 @@ def query(backend: Backend, kind: str, task_id: str | None) -> dict[str, Any]:
     """
     if task_id is None or not task_id.strip():
         raise EmulatorError(400, "taskId query parameter is required", code="missing_task_id")
-    task = backend.get_task(task_id)
-    if task is None or task.family != "suno" or task.unknown:
+    task = backend.find_task(task_id, "suno")
+    if task is None:
         raise EmulatorError(404, f"task {task_id!r} was not found", code="task_not_found")
     if task.kind != kind:
         raise EmulatorError(

@@ -21,10 +21,11 @@ __all__ = [
     "QUERY_ROUTE",
     "SINGLE_STAGES",
     "Track",
+    "check_once",
     "check_persona",
-    "existing_child",
     "find_track",
     "music_parent",
+    "record_child",
     "track_of",
     "uploaded_audio_seconds",
 ]
@@ -80,16 +81,9 @@ def tracks(task: Task) -> list[Track]:
     return found
 
 
-def _visible(backend: Backend, task_id: str) -> Task | None:
-    task = backend.get_task(task_id)
-    if task is None or task.family != "suno" or task.unknown:
-        return None
-    return task
-
-
 def music_parent(backend: Backend, task_id: str) -> Task:
     """The finished music task ``task_id`` refers to, or a 400 saying what is wrong with it."""
-    task = _visible(backend, task_id)
+    task = backend.find_task(task_id, "suno")
     if task is None:
         raise EmulatorError(400, f"taskId {task_id!r} was not found", code="parent_not_found")
     if task.kind != "music":
@@ -156,13 +150,34 @@ def check_persona(backend: Backend, persona_id: str | None) -> None:
     )
 
 
-def existing_child(backend: Backend, parent: Task, slot: str, key: str) -> Task | None:
-    """The live (not failed) task already recorded under ``parent.data[slot][key]``."""
+def check_once(
+    backend: Backend, parent: Task, slot: str, key: str, *, status: int, made: str, code: str
+) -> None:
+    """Refuse a second live child task under ``parent.data[slot][key]`` (cover art, a WAV).
+
+    Args:
+        backend: Gateway state.
+        parent: The music task the child is made from.
+        slot: Where ``parent`` records that kind of child (``covers``, ``wavs``).
+        key: Which child (``cover``, or the audioId of the track).
+        status: HTTP status of the refusal (400 or 409, per route).
+        made: What already exists, the start of the message.
+        code: Error code of the refusal.
+
+    Raises:
+        EmulatorError: The child exists and has not failed; ``data.taskId`` names it.
+    """
     task_id = parent.data.get(slot, {}).get(key)
     task = backend.get_task(task_id) if task_id else None
-    if task is None or task.failure is not None:
-        return None
-    return task
+    if task is not None and task.failure is None:
+        raise EmulatorError(
+            status, f"{made}: taskId {task.id!r}", code=code, data={"taskId": task.id}
+        )
+
+
+def record_child(parent: Task, slot: str, key: str, child: Task) -> None:
+    """Remember ``child`` under ``parent.data[slot][key]``, for :func:`check_once`."""
+    parent.data.setdefault(slot, {})[key] = child.id
 
 
 def uploaded_audio_seconds(backend: Backend, url: str, *, max_seconds: float) -> float:

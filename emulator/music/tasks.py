@@ -8,36 +8,16 @@ arrive already validated by the models of :mod:`.bodies`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from anyint.types._base import RequestModel
-from anyint.types.suno import (
-    CoverArtParams,
-    LyricsParams,
-    Mp4Params,
-    PersonaParams,
-    ReplaceSectionParams,
-    SplitStemParams,
-    StyleParams,
-    SunoModel,
-    TimestampedLyricsParams,
-    VocalRemovalParams,
-    WavParams,
-)
+from anyint.types import RequestModel
+from anyint.types.suno import SunoModel
 
-from ..backend import Backend, Task
+from ..backend import Task
+from ..calls import Call
 from ..errors import EmulatorError
-from . import audio, rules
+from . import audio, bodies, rules
 from .audio import TrackSpec
-from .bodies import (
-    AddInstrumentalBody,
-    AddVocalsBody,
-    ExtendBody,
-    GenerateBody,
-    UploadCoverBody,
-    UploadExtendBody,
-)
 from .callbacks import install
 from .records import now_ms
 from .rules import FAILURE, MUSIC_STAGES, SINGLE_STAGES, Track
@@ -45,6 +25,7 @@ from .text import expand_style, lyrics, tags_for, title_for
 
 __all__ = [
     "Call",
+    "Kind",
     "generate_persona",
     "start_add_instrumental",
     "start_add_vocals",
@@ -71,16 +52,6 @@ STYLE_CREDITS = 0.4
 EMULATED_BALANCE = 10_000.0
 
 
-@dataclass(frozen=True)
-class Call:
-    """The request that is creating a task: where it came from and which backend serves it."""
-
-    backend: Backend
-    base_url: str
-    method: str
-    path: str
-
-
 def _create(
     call: Call,
     kind: Kind,
@@ -103,7 +74,7 @@ def _create(
         callback_wrapped=backend.callback_shape == "wrapped",
         data={"created_ms": now_ms(), **data},
     )
-    return task
+    return call.created(task)
 
 
 def _seed(call: Call, body: RequestModel, *extra: object) -> int:
@@ -154,7 +125,7 @@ def _simple_text(prompt: str, seed: int, instrumental: bool) -> tuple[str, str, 
 
 
 def start_generate(
-    call: Call, body: GenerateBody | UploadCoverBody, *, op: str = "generate"
+    call: Call, body: bodies.GenerateBody | bodies.UploadCoverBody, *, op: str = "generate"
 ) -> Task:
     """``/suno/generate`` (and upload-cover): custom mode uses the caller's text as given."""
     rules.check_persona(call.backend, body.persona_id)
@@ -175,14 +146,14 @@ def start_generate(
     )
 
 
-def start_upload_cover(call: Call, body: UploadCoverBody) -> Task:
+def start_upload_cover(call: Call, body: bodies.UploadCoverBody) -> Task:
     """``/suno/upload-cover``: the upload must be an emulator asset within the length limit."""
     limit = UPLOAD_SECONDS_V4_5ALL if body.model is SunoModel.V4_5ALL else UPLOAD_SECONDS
     rules.uploaded_audio_seconds(call.backend, body.upload_url, max_seconds=limit)
     return start_generate(call, body, op="upload_cover")
 
 
-def start_extend(call: Call, body: ExtendBody) -> Task:
+def start_extend(call: Call, body: bodies.ExtendBody) -> Task:
     """``/suno/extend``: the source track, cut at ``continueAt``, then new material."""
     backend = call.backend
     _, _, source = rules.find_track(backend, body.audio_id)
@@ -223,7 +194,7 @@ def start_extend(call: Call, body: ExtendBody) -> Task:
     )
 
 
-def start_upload_extend(call: Call, body: UploadExtendBody) -> Task:
+def start_upload_extend(call: Call, body: bodies.UploadExtendBody) -> Task:
     """``/suno/upload-extend``: continue uploaded audio.
 
     The result is new material only: an upload has no stems to splice, unlike ``extend``.
@@ -258,33 +229,34 @@ def start_upload_extend(call: Call, body: UploadExtendBody) -> Task:
     )
 
 
-def start_add_vocals(call: Call, body: AddVocalsBody) -> Task:
+def start_add_vocals(call: Call, body: bodies.AddVocalsBody) -> Task:
     """``/suno/add-vocals``: a sung version over the uploaded instrumental."""
-    rules.uploaded_audio_seconds(call.backend, body.upload_url, max_seconds=UPLOAD_SECONDS)
-    return _music(
-        call,
-        body,
-        op="add_vocals",
-        model=(body.model or SunoModel.V4_5PLUS).value,
-        title=body.title,
-        tags=body.style,
-        prompt=body.prompt,
-        instrumental=False,
-        callback_url=body.call_back_url,
-    )
+    return _overlay(call, body, op="add_vocals", tags=body.style, prompt=body.prompt)
 
 
-def start_add_instrumental(call: Call, body: AddInstrumentalBody) -> Task:
+def start_add_instrumental(call: Call, body: bodies.AddInstrumentalBody) -> Task:
     """``/suno/add-instrumental``: accompaniment under the uploaded vocals (a full mix)."""
+    return _overlay(call, body, op="add_instrumental", tags=body.tags, prompt="")
+
+
+def _overlay(
+    call: Call,
+    body: bodies.AddVocalsBody | bodies.AddInstrumentalBody,
+    *,
+    op: str,
+    tags: str,
+    prompt: str,
+) -> Task:
+    """A full mix made over an upload (both overlays sing or play along to the whole upload)."""
     rules.uploaded_audio_seconds(call.backend, body.upload_url, max_seconds=UPLOAD_SECONDS)
     return _music(
         call,
         body,
-        op="add_instrumental",
+        op=op,
         model=(body.model or SunoModel.V4_5PLUS).value,
         title=body.title,
-        tags=body.tags,
-        prompt="",
+        tags=tags,
+        prompt=prompt,
         instrumental=False,
         callback_url=body.call_back_url,
     )
@@ -294,7 +266,7 @@ def start_add_instrumental(call: Call, body: AddInstrumentalBody) -> Task:
 MIN_WINDOW = 6.0
 
 
-def start_replace_section(call: Call, body: ReplaceSectionParams) -> Task:
+def start_replace_section(call: Call, body: bodies.ReplaceSectionParams) -> Task:
     """``/suno/replace-section``: the source track with ``[infillStartS, infillEndS)`` redone.
 
     Emulated tracks are shorter than 12 s by default, where no 6 s window can be at most half
@@ -334,32 +306,28 @@ def start_replace_section(call: Call, body: ReplaceSectionParams) -> Task:
     )
 
 
-def start_lyrics(call: Call, body: LyricsParams) -> Task:
+def start_lyrics(call: Call, body: bodies.LyricsParams) -> Task:
     """``/suno/generate-lyrics``: single stage; variants are written at SUCCESS."""
     return _create(call, "lyrics", body, body.call_back_url, {"seed": _seed(call, body)})
 
 
-def start_cover(call: Call, body: CoverArtParams) -> Task:
+def start_cover(call: Call, body: bodies.CoverArtParams) -> Task:
     """``/suno/generate-cover``: one cover-art task per music task (a repeat is a 400)."""
     parent = rules.music_parent(call.backend, body.task_id)
-    existing = rules.existing_child(call.backend, parent, "covers", "cover")
-    if existing is not None:
-        raise EmulatorError(
-            400,
-            f"cover art was already generated for task {parent.id!r}: taskId {existing.id!r}",
-            code="cover_exists",
-            data={"taskId": existing.id},
-        )
+    made = f"cover art was already generated for task {parent.id!r}"
+    rules.check_once(
+        call.backend, parent, "covers", "cover", status=400, made=made, code="cover_exists"
+    )
     title = rules.tracks(parent)[0].title
     data = {"parent": parent.id, "seed": _seed(call, body), "title": title}
     task = _create(call, "cover", body, body.call_back_url, data)
-    parent.data.setdefault("covers", {})["cover"] = task.id
+    rules.record_child(parent, "covers", "cover", task)
     return task
 
 
 def _track_task(
     call: Call,
-    body: WavParams | Mp4Params | VocalRemovalParams | SplitStemParams,
+    body: bodies.WavParams | bodies.Mp4Params | bodies.VocalRemovalParams | bodies.SplitStemParams,
     kind: Kind,
     **extra: Any,
 ) -> tuple[Task, Task]:
@@ -370,30 +338,26 @@ def _track_task(
     return parent, _create(call, kind, body, body.call_back_url, data)
 
 
-def start_stems(call: Call, body: VocalRemovalParams | SplitStemParams) -> Task:
+def start_stems(call: Call, body: bodies.VocalRemovalParams | bodies.SplitStemParams) -> Task:
     """``/suno/vocal-removal`` and ``/suno/split-stem`` (billed per call upstream: no dedup)."""
     stem_type = body.type or "separate_vocal"
     return _track_task(call, body, "vocal-removal", type=stem_type)[1]
 
 
-def start_wav(call: Call, body: WavParams) -> Task:
+def start_wav(call: Call, body: bodies.WavParams) -> Task:
     """``/suno/wav-generate``: a second WAV of the same track is a 409."""
     parent = rules.music_parent(call.backend, body.task_id)
     rules.track_of(parent, body.audio_id)
-    existing = rules.existing_child(call.backend, parent, "wavs", body.audio_id)
-    if existing is not None:
-        raise EmulatorError(
-            409,
-            f"a WAV of audioId {body.audio_id!r} already exists: taskId {existing.id!r}",
-            code="wav_exists",
-            data={"taskId": existing.id},
-        )
+    made = f"a WAV of audioId {body.audio_id!r} already exists"
+    rules.check_once(
+        call.backend, parent, "wavs", body.audio_id, status=409, made=made, code="wav_exists"
+    )
     _, task = _track_task(call, body, "wav")
-    parent.data.setdefault("wavs", {})[body.audio_id] = task.id
+    rules.record_child(parent, "wavs", body.audio_id, task)
     return task
 
 
-def start_mp4(call: Call, body: Mp4Params) -> Task:
+def start_mp4(call: Call, body: bodies.Mp4Params) -> Task:
     """``/suno/mp4-generate``: a music video of one track."""
     extra = {"seed": _seed(call, body), "author": body.author, "domain_name": body.domain_name}
     return _track_task(call, body, "mp4", **extra)[1]
@@ -402,7 +366,7 @@ def start_mp4(call: Call, body: Mp4Params) -> Task:
 # -- synchronous routes -----------------------------------------------------------------------
 
 
-def timestamped_lyrics(call: Call, body: TimestampedLyricsParams) -> dict[str, Any]:
+def timestamped_lyrics(call: Call, body: bodies.TimestampedLyricsParams) -> dict[str, Any]:
     """Aligned words of a finished track (none for instrumentals) and its waveform."""
     parent = rules.music_parent(call.backend, body.task_id)
     _, track = rules.track_of(parent, body.audio_id)
@@ -415,7 +379,7 @@ def timestamped_lyrics(call: Call, body: TimestampedLyricsParams) -> dict[str, A
     }
 
 
-def style_generate(call: Call, body: StyleParams) -> dict[str, Any]:
+def style_generate(call: Call, body: bodies.StyleParams) -> dict[str, Any]:
     """Expanded style text; nothing is stored."""
     return {
         "taskId": call.backend.new_id(),
@@ -430,7 +394,7 @@ def style_generate(call: Call, body: StyleParams) -> dict[str, Any]:
     }
 
 
-def generate_persona(call: Call, body: PersonaParams) -> dict[str, Any]:
+def generate_persona(call: Call, body: bodies.PersonaParams) -> dict[str, Any]:
     """A reusable voice from a finished track: one persona per audioId (a repeat is a 400)."""
     parent = rules.music_parent(call.backend, body.task_id)
     _, track = rules.track_of(parent, body.audio_id)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from fastapi import Request
+from fastapi.responses import StreamingResponse
 
-from ..backend import Task
+from ..backend import Backend
+from ..calls import Call
 
-__all__ = ["base_url", "mark_created", "sse_error_requested"]
+__all__ = ["base_url", "call_of", "event_stream", "sse_error_requested"]
 
 
 def base_url(request: Request) -> str:
@@ -14,13 +18,19 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def mark_created(request: Request, task: Task) -> None:
-    """Record in the call log that this call created ``task``."""
-    call = getattr(request.state, "call", None)
-    if call is not None:
-        call.created_task_id = task.id
+def call_of(request: Request, backend: Backend) -> Call:
+    """The request as the family backends take it (with its call-log entry, if it has one)."""
+    record = getattr(request.state, "call", None)
+    return Call(backend, base_url(request), request.method, request.url.path, record)
 
 
 def sse_error_requested(request: Request) -> bool:
     """Whether an ``sse_error`` fault asked this stream to fail part-way."""
     return bool(getattr(request.state, "sse_error", False))
+
+
+def event_stream(events: AsyncIterator[bytes]) -> StreamingResponse:
+    """Server-sent events, uncached, as every streaming family answers them."""
+    return StreamingResponse(
+        events, media_type="text/event-stream", headers={"cache-control": "no-cache"}
+    )

@@ -1,331 +1,23 @@
 """Anthropic-compatible messages (contract §8): ``POST /anthropic/v1/messages`` (JSON or SSE) and
 ``POST /anthropic/v1/messages/count_tokens``, with ``x-api-key`` + ``anthropic-version`` auth.
 
-Replies describe the images actually sent (format, size, dominant colour) and echo the question;
-declared tools are called when the question asks for them (see :mod:`emulator.tool_use`). Bodies
-are parsed leniently: the official SDK may send fields our strict client models do not know.
+Thin: bodies, reading and replies live in :mod:`emulator.chat.anthropic`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import math
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from ..auth import anthropic_auth
 from ..backend import Backend
-from ..catalogue import check_model
-from ..errors import EmulatorError
-from ..tool_use import ToolSpec, fill_args, pick_tool, result_text
-from ..understanding import (
-    IMAGE_MIME,
-    Attachment,
-    compose_answer,
-    decode_base64,
-    describe_bytes,
-    dumps,
-    estimate_tokens,
-    finish,
-    json_answer,
-    read_own_asset,
-    split_for_stream,
-)
-from ._common import base_url, sse_error_requested
+from ..chat import anthropic
+from ..chat.anthropic import CountTokensBody, MessagesBody
+from ._common import call_of, event_stream, sse_error_requested
 
 router = APIRouter(tags=["anthropic"])
-
-_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
-_MAX_IMAGE_BYTES = 5 * 1024 * 1024  # Anthropic's per-image limit
-_MAX_IMAGE_SIDE = 8000
-_STOP_REASONS = {"end": "end_turn", "max_tokens": "max_tokens", "stop_sequence": "stop_sequence"}
-
-
-class _Lenient(BaseModel):
-    # Unknown fields (cache_control, thinking, service_tier, ...) are accepted and ignored.
-    model_config = ConfigDict(extra="allow")
-
-
-class MessageIn(_Lenient):
-    """One turn; blocks are checked by hand so errors can name ``messages[i].content[j]``."""
-
-    role: Literal["user", "assistant"]
-    content: str | list[dict[str, Any]]
-
-
-class CountTokensBody(_Lenient):
-    """Body of ``count_tokens`` (§8.4)."""
-
-    model: str = Field(min_length=1)
-    messages: list[MessageIn] = Field(min_length=1)
-    system: str | list[dict[str, Any]] | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: dict[str, Any] | None = None
-
-
-class MessagesBody(CountTokensBody):
-    """Body of ``POST /anthropic/v1/messages`` (§8.2)."""
-
-    max_tokens: int = Field(ge=1)
-    temperature: float | None = Field(default=None, ge=0, le=1)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    top_k: int | None = Field(default=None, ge=0)
-    stop_sequences: list[str] | None = None
-    stream: bool | None = None
-
-
-@dataclass
-class _Reading:
-    """What the emulated model takes from a request."""
-
-    question: str = ""
-    attachments: list[Attachment] = field(default_factory=list)
-    input_tokens: int = 0
-    tool_results: list[tuple[str, Any]] = field(default_factory=list)
-    tools: list[ToolSpec] = field(default_factory=list)
-    wants_json: bool = False
-
-
-def _bad(where: str, message: str) -> EmulatorError:
-    return EmulatorError(400, f"{where}: {message}", code="invalid_request")
-
-
-def _image(block: dict[str, Any], where: str, backend: Backend, own_base: str) -> Attachment:
-    """Decode and describe one image block; 400 naming ``<where>.source`` if it cannot be."""
-    where = f"{where}.source"
-    source = block.get("source")
-    if not isinstance(source, dict):
-        raise _bad(where, "an image block needs a source object")
-    kind = source.get("type")
-    try:
-        if kind == "base64":
-            media_type = source.get("media_type")
-            if media_type not in _MEDIA_TYPES:
-                raise ValueError(f"media_type must be one of {', '.join(_MEDIA_TYPES)}")
-            data = decode_base64(str(source.get("data") or ""))
-        elif kind == "url":
-            media_type = None
-            data = read_own_asset(backend, str(source.get("url") or ""), own_base)
-        else:
-            raise ValueError("type must be 'base64' or 'url'")
-        if len(data) > _MAX_IMAGE_BYTES:
-            raise ValueError(f"image exceeds the 5 MB maximum ({len(data)} bytes)")
-        facts = describe_bytes(data)
-        if media_type is not None and IMAGE_MIME[facts.format] != media_type:
-            raise ValueError(f"media_type is {media_type} but the data is a {facts.format} image")
-        if max(facts.width, facts.height) > _MAX_IMAGE_SIDE:
-            raise ValueError(f"image dimensions exceed the maximum of {_MAX_IMAGE_SIDE} pixels")
-    except ValueError as exc:
-        message = str(exc)
-        raise _bad(
-            where, message if not message.startswith("is ") else f"image {message}"
-        ) from None
-    return Attachment(IMAGE_MIME[facts.format], len(data), facts)
-
-
-def _image_tokens(item: Attachment) -> int:
-    # Anthropic's published estimate: width * height / 750, about 1600 at most after resizing.
-    assert item.facts is not None
-    return min(1600, math.ceil(item.facts.width * item.facts.height / 750))
-
-
-def _text_of(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "\n".join(str(b.get("text", "")) for b in value if isinstance(b, dict))
-    return ""
-
-
-def _read(body: CountTokensBody, backend: Backend, own_base: str) -> _Reading:
-    """Validate every block, decode every image, count tokens and find the question."""
-    reading = _Reading()
-    system = _text_of(body.system)
-    tokens = estimate_tokens(system)
-    tool_names: dict[str, str] = {}
-    users = [i for i, m in enumerate(body.messages) if m.role == "user"]
-    last_user = users[-1] if users else -1
-    for i, message in enumerate(body.messages):
-        tokens += 4  # role and turn markers
-        blocks = (
-            [{"type": "text", "text": message.content}]
-            if isinstance(message.content, str)
-            else message.content
-        )
-        texts: list[str] = []
-        for j, block in enumerate(blocks):
-            where = f"messages[{i}].content[{j}]"
-            kind = block.get("type")
-            if kind == "text":
-                if not isinstance(block.get("text"), str):
-                    raise _bad(where, "a text block needs a string 'text'")
-                texts.append(block["text"])
-                tokens += estimate_tokens(block["text"])
-            elif kind == "image":
-                item = _image(block, where, backend, own_base)
-                reading.attachments.append(item)
-                tokens += _image_tokens(item)
-            elif kind == "tool_use":
-                tool_names[str(block.get("id"))] = str(block.get("name", "tool"))
-                tokens += estimate_tokens(dumps(block.get("input", {}))) + 8
-            elif kind == "tool_result":
-                content = block.get("content")
-                for k, inner in enumerate(content if isinstance(content, list) else []):
-                    if isinstance(inner, dict) and inner.get("type") == "image":
-                        item = _image(inner, f"{where}.content[{k}]", backend, own_base)
-                        reading.attachments.append(item)
-                        tokens += _image_tokens(item)
-                result_text_ = _text_of(content)
-                tokens += estimate_tokens(result_text_) + 4
-                if i == last_user:
-                    name = tool_names.get(str(block.get("tool_use_id")), "the tool")
-                    reading.tool_results.append((name, _maybe_json(result_text_)))
-            elif not isinstance(kind, str):
-                raise _bad(where, "every content block needs a 'type'")
-        if message.role == "user" and texts:
-            # The question is the latest user text: a tool-result turn keeps the earlier one.
-            reading.question = "\n".join(texts)
-    for t, tool in enumerate(body.tools or []):
-        if not isinstance(tool.get("name"), str) or not tool["name"]:
-            raise _bad(f"tools[{t}]", "a tool needs a non-empty 'name'")
-        schema = tool.get("input_schema")
-        if schema is not None and not isinstance(schema, dict):
-            raise _bad(f"tools[{t}].input_schema", "must be a JSON schema object")
-        reading.tools.append(
-            ToolSpec(tool["name"], str(tool.get("description") or ""), schema or {})
-        )
-        tokens += estimate_tokens(dumps(tool)) + 20
-    reading.input_tokens = max(1, tokens)
-    reading.wants_json = "JSON" in reading.question or "JSON" in system
-    return reading
-
-
-def _maybe_json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _tool_mode(choice: dict[str, Any] | None) -> tuple[str, list[str] | None]:
-    if not choice:
-        return "auto", None
-    kind = choice.get("type")
-    if kind == "tool":
-        return "any", [str(choice.get("name"))]
-    if kind in ("auto", "any", "none"):
-        return str(kind), None
-    raise _bad("tool_choice.type", "must be one of auto, any, tool, none")
-
-
-def _reply(body: MessagesBody, reading: _Reading, backend: Backend) -> dict[str, Any]:
-    """The complete message object."""
-    content: list[dict[str, Any]] = []
-    stop_reason, stop_sequence = "end_turn", None
-    mode, allowed = _tool_mode(body.tool_choice)
-    tool = None
-    if not reading.tool_results:
-        tool = pick_tool(reading.question, reading.tools, mode=mode, allowed=allowed)
-    if tool is not None:
-        if mode == "auto":
-            content.append({"type": "text", "text": f"I'll use {tool.name} to answer that."})
-        args = fill_args(reading.question, tool.parameters)
-        content.append(
-            {"type": "tool_use", "id": backend.new_id("toolu_"), "name": tool.name, "input": args}
-        )
-        stop_reason = "tool_use"
-    else:
-        if reading.tool_results:
-            text = " ".join(result_text(reading.question, n, r) for n, r in reading.tool_results)
-        elif reading.wants_json:
-            text = dumps(json_answer(reading.question, reading.attachments))
-        else:
-            text = compose_answer(reading.question, reading.attachments)
-        done = finish(text, max_tokens=body.max_tokens, stop_sequences=body.stop_sequences)
-        content.append({"type": "text", "text": done.text})
-        stop_reason, stop_sequence = _STOP_REASONS[done.reason], done.stop_sequence
-    output = sum(
-        estimate_tokens(b["text"]) if b["type"] == "text" else estimate_tokens(dumps(b["input"]))
-        for b in content
-    )
-    return {
-        "id": backend.new_id("msg_"),
-        "type": "message",
-        "role": "assistant",
-        "model": body.model,
-        "content": content,
-        "stop_reason": stop_reason,
-        "stop_sequence": stop_sequence,
-        "usage": {
-            "input_tokens": reading.input_tokens,
-            "output_tokens": max(1, output),
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-        },
-    }
-
-
-def _event(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-
-
-async def _stream(message: dict[str, Any], *, fail: bool, pace: float) -> AsyncIterator[bytes]:
-    """The message as Anthropic's event sequence (§8.4); ``fail`` cuts it with an error event."""
-    usage = message["usage"]
-    start = {
-        **message,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {**usage, "output_tokens": 1},
-    }
-    yield _event("message_start", {"type": "message_start", "message": start})
-    yield _event("ping", {"type": "ping"})
-    deltas = 0
-    for index, block in enumerate(message["content"]):
-        if block["type"] == "text":
-            opening: dict[str, Any] = {"type": "text", "text": ""}
-            pieces = [{"type": "text_delta", "text": p} for p in split_for_stream(block["text"])]
-        else:
-            opening = {**block, "input": {}}
-            raw = dumps(block["input"])
-            cut = len(raw) // 2
-            pieces = [
-                {"type": "input_json_delta", "partial_json": p} for p in (raw[:cut], raw[cut:])
-            ]
-        yield _event(
-            "content_block_start",
-            {"type": "content_block_start", "index": index, "content_block": opening},
-        )
-        for piece in pieces:
-            if pace:
-                await asyncio.sleep(pace)
-            yield _event(
-                "content_block_delta",
-                {"type": "content_block_delta", "index": index, "delta": piece},
-            )
-            deltas += 1
-            if fail and deltas >= 2:
-                error = {"type": "overloaded_error", "message": "injected fault: stream failed"}
-                yield _event("error", {"type": "error", "error": error})
-                return
-        yield _event("content_block_stop", {"type": "content_block_stop", "index": index})
-    delta = {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"]}
-    yield _event(
-        "message_delta",
-        {
-            "type": "message_delta",
-            "delta": delta,
-            "usage": {"output_tokens": usage["output_tokens"]},
-        },
-    )
-    yield _event("message_stop", {"type": "message_stop"})
 
 
 @router.post("/anthropic/v1/messages", response_model=None)
@@ -333,17 +25,11 @@ async def create_message(
     body: MessagesBody, request: Request, backend: Backend = Depends(anthropic_auth)
 ) -> dict[str, Any] | StreamingResponse:
     """Answer a conversation, describing its images; SSE events when ``stream`` is true."""
-    check_model(body.model, "anthropic")
-    reading = _read(body, backend, base_url(request))
-    message = _reply(body, reading, backend)
+    call = call_of(request, backend)
+    message = anthropic.message(call, body)
     if not body.stream:
         return message
-    pace = 0.02 if backend.profile == "realistic" else 0.0
-    return StreamingResponse(
-        _stream(message, fail=sse_error_requested(request), pace=pace),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-cache"},
-    )
+    return event_stream(anthropic.events(call, message, fail=sse_error_requested(request)))
 
 
 @router.post("/anthropic/v1/messages/count_tokens")
@@ -351,5 +37,4 @@ async def count_tokens(
     body: CountTokensBody, request: Request, backend: Backend = Depends(anthropic_auth)
 ) -> dict[str, int]:
     """``{"input_tokens": n}``, the same count ``usage.input_tokens`` reports for the request."""
-    check_model(body.model, "anthropic")
-    return {"input_tokens": _read(body, backend, base_url(request)).input_tokens}
+    return {"input_tokens": anthropic.count_tokens(call_of(request, backend), body)}

@@ -37,6 +37,17 @@ def sent_json(request: httpx.Request) -> Any:
     return json.loads(request.content)
 
 
+EXTEND_BODY: dict[str, Any] = {
+    "defaultParamFlag": True,
+    "audioId": "a1",
+    "continueAt": 60.5,
+    "prompt": "more",
+    "style": "rock",
+    "title": "T2",
+    "model": "V5",
+    "callBackUrl": CB,
+}
+
 # (method, path, keyword arguments, exact body sent)
 CREATE_ROUTES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     (
@@ -73,30 +84,8 @@ CREATE_ROUTES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
             "callBackUrl": CB,
         },
     ),
-    (
-        "extend",
-        "/suno/extend",
-        {
-            "defaultParamFlag": True,
-            "audioId": "a1",
-            "continueAt": 60.5,
-            "prompt": "more",
-            "style": "rock",
-            "title": "T2",
-            "model": "V5",
-            "callBackUrl": CB,
-        },
-        {
-            "defaultParamFlag": True,
-            "audioId": "a1",
-            "continueAt": 60.5,
-            "prompt": "more",
-            "style": "rock",
-            "title": "T2",
-            "model": "V5",
-            "callBackUrl": CB,
-        },
-    ),
+    # camelCase keywords are accepted and sent as given.
+    ("extend", "/suno/extend", EXTEND_BODY, EXTEND_BODY),
     (
         "generate_lyrics",
         "/suno/generate-lyrics",

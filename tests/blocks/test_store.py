@@ -6,11 +6,14 @@ import hashlib
 import os
 import posixpath
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from subprocess import PIPE
 
 import boto3
 import botocore.exceptions
@@ -157,10 +160,9 @@ def test_s3_create_is_decided_by_s3_if_none_match(s3_store: AssetStore, moto_end
     Another client writes the key, and this process is made to believe it is absent (every
     existence check of its filesystem says no, as a stale view would): only the server's
     ``If-None-Match: *`` can then refuse the create. moto honours that header (412
-    PreconditionFailed, as S3 does), shown directly by the last assertion. moto 5.2 checks the
-    condition and stores the object without a lock between the two, so for truly concurrent
-    writers only S3 itself guarantees atomicity; the racing tests above have not caught moto
-    out.
+    PreconditionFailed, as S3 does), shown directly by the last assertion. (moto checks the
+    condition and stores without a lock between the two; the test server serialises requests,
+    see ``tests/blocks/conftest.py``, as S3 itself is atomic.)
     """
     fs, _ = s3_store._fs()
     other = boto3.client("s3", endpoint_url=moto_endpoint)
@@ -211,11 +213,14 @@ def dead_pid() -> int:
 
 
 @pytest.fixture
-def live_pid() -> int:
-    """The pid of another live process: the one that started this test run."""
-    pid = os.getppid()
-    assert pid not in (0, 1, os.getpid())
-    return pid
+def live_pid() -> Iterator[int]:
+    """The pid of another live process: a child that lives until the test ends (the parent
+    of the test run may be gone, e.g. under nohup, where it is pid 1)."""
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=PIPE)
+    try:
+        yield child.pid
+    finally:
+        child.communicate(b"")  # closes stdin: the child ends, and is reaped
 
 
 def _partial(store: AssetStore, key: str, host: str, pid: int) -> str:

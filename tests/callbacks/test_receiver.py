@@ -272,20 +272,6 @@ SUNO_TYPES: list[tuple[dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("body", "task_id", "phase"), SUNO_TYPES)
-async def test_suno_task_types(
-    client: httpx.AsyncClient,
-    memory_store: AssetStore,
-    body: dict[str, Any],
-    task_id: str,
-    phase: str,
-) -> None:
-    r = await client.post(f"{URL}/suno", json=body)
-    assert r.status_code == 200, r.text
-    assert (r.json()["task_id"], r.json()["phase"]) == (task_id, phase)
-    assert record_of(memory_store, task_id, phase)["body"] == body
-
-
 GENERIC: list[tuple[str, dict[str, Any], str, str]] = [
     # Kling native callback: the task object itself.
     ("kling", {"task_id": "867283741759111202", "task_status": "succeed",
@@ -316,8 +302,10 @@ GENERIC: list[tuple[str, dict[str, Any], str, str]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("family", "body", "task_id", "phase"), GENERIC)
-async def test_kling_dashscope_videos(
+@pytest.mark.parametrize(
+    ("family", "body", "task_id", "phase"), [("suno", *row) for row in SUNO_TYPES] + GENERIC
+)
+async def test_each_family_and_task_type(
     client: httpx.AsyncClient,
     memory_store: AssetStore,
     family: str,

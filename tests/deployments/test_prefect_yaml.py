@@ -70,6 +70,7 @@ class Deployment(Strict):
 
 
 class SetWorkingDirectory(Strict):
+    id: str | None = None
     directory: str
 
 
@@ -82,7 +83,7 @@ class PullStep(Strict):
 class ProjectFile(Strict):
     name: str
     prefect_version: str = Field(alias="prefect-version")
-    build: None
+    build: list[PullStep]
     push: None
     pull: list[PullStep]
     deployments: list[Deployment] = Field(min_length=1)
@@ -154,8 +155,11 @@ def test_schedules_are_a_list_and_the_daily_brief_has_one() -> None:
 
 
 def test_pull_steps_only_set_the_working_directory() -> None:
+    # The build step records the deploy-time working directory; the pull step changes to it.
+    (build,) = project().build
+    assert build.set_working_directory.model_dump() == {"id": "project", "directory": "."}
     for step in project().pull:
-        assert step.set_working_directory.directory == "{{ $ANYINT_PROJECT_DIR }}"
+        assert step.set_working_directory.directory == "{{ project.directory }}"
 
 
 # -- entrypoints and parameters ----------------------------------------------------------------

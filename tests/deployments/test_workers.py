@@ -55,7 +55,6 @@ def _env(emulator_url: str, store: Path) -> dict[str, str]:
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         # Poll for runs every second rather than every 10 s.
         "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "ANYINT_PROJECT_DIR": str(ROOT),
         "ANYINT_BASE_URL": emulator_url,
         "ANYINT_API_KEY": "any-key-works-with-the-emulator",
         "ANYINT_STORE": str(store),
@@ -134,7 +133,7 @@ async def test_two_process_workers_share_one_pool(
             await _poll("both workers to register", both_workers_polling, deadline)
             ready = time.monotonic()
             deployment = await client.read_deployment_by_name(DEPLOYMENT)
-            # `prefect deploy` baked ANYINT_PROJECT_DIR into the pull step.
+            # `prefect deploy` baked its own working directory (the root) into the pull step.
             assert deployment.pull_steps == [
                 {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
             ]

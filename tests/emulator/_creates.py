@@ -15,9 +15,8 @@ import httpx
 from anyint.types.suno import PLACEHOLDER_CALLBACK_URL
 from emulator.media import png
 
-from .conftest import EMULATOR_KEY
+from .conftest import AUTH
 
-AUTH = {"Authorization": f"Bearer {EMULATOR_KEY}"}
 KLING = "/transtreams/kling/v1"
 _FIRST_FRAME = base64.b64encode(png(64, 48, seed=3)).decode()
 

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
 
-from anyint import AnyIntClient, RetryPolicy
+from anyint import AnyIntClient, PollSchedule, RetryPolicy
 from emulator.app import EmulatorApp, create_app
+from emulator.backend import TaskFamily, Timing
 from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport, ThreadedEmulatorServer
 
 EMULATOR_KEY = "sk-emulator-test"
+AUTH = {"Authorization": f"Bearer {EMULATOR_KEY}"}
+#: Polls without waiting. The deadline only guards against a hang: tasks advance per poll or by
+#: the emulator's clock, and a loaded machine may need seconds to render their media.
+NOW = PollSchedule(initial=0.0, factor=1.0, max_interval=0.0, deadline=60.0)
+
+
+def one_stage_per_poll(family: TaskFamily) -> Callable[[EmulatorApp], None]:
+    """An autouse fixture for a test module: ``family``'s tasks advance one stage per poll.
+
+    Assign it in the module (``_paced = one_stage_per_poll("kling")``); it sets what
+    ``POST /_emulator/timing`` with ``after_polls: 1`` sets.
+    """
+
+    @pytest.fixture(autouse=True)
+    def paced(app: EmulatorApp) -> None:
+        app.backend.timing[family] = Timing(after_seconds=None, after_polls=1)
+
+    return paced
 
 
 async def _no_sleep(delay: float) -> None:

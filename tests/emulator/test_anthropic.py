@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from typing import Any
 
 import anthropic
 import httpx
 import pytest
-from PIL import Image
 
 from anyint import AnyIntClient, APIStatusError, AuthenticationError, BadRequestError
 from anyint.types.anthropic import image_block
 from emulator.app import EmulatorApp
 from emulator.server import IN_PROCESS_BASE_URL, ThreadedEmulatorServer
+
+from ._images import b64, solid
 
 MODEL = "claude-sonnet-4-6"
 HEADERS = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
@@ -29,16 +28,6 @@ WEATHER_TOOL = {
         "required": ["location"],
     },
 }
-
-
-def solid(rgb: tuple[int, int, int], size: tuple[int, int] = (64, 48), fmt: str = "PNG") -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, rgb).save(buf, fmt)
-    return buf.getvalue()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 def ask(*blocks: Any, text: str = "What is in this picture?") -> list[dict[str, Any]]:

@@ -10,9 +10,7 @@ from anyint import AnyIntClient, RetryPolicy
 from emulator.app import EmulatorApp
 from emulator.server import ThreadedEmulatorServer
 
-from .conftest import EMULATOR_KEY
-
-AUTH = {"Authorization": f"Bearer {EMULATOR_KEY}"}
+from .conftest import AUTH
 
 
 async def calls(raw: httpx.AsyncClient) -> list[dict]:

@@ -6,29 +6,25 @@ import base64
 import io
 from collections.abc import Iterator
 
-import av
 import dashscope
 import httpx
 import pytest
 from PIL import Image
 
 import anyint
-from anyint import AnyIntClient, PollSchedule
+from anyint import AnyIntClient
 from anyint.types.dashscope import DashScopeImageParams
 from emulator.media import describe_image, png, probe
 from emulator.server import ThreadedEmulatorServer
+from tests._media import first_frame_colour
 
-from .conftest import EMULATOR_KEY
+from .conftest import AUTH, EMULATOR_KEY, NOW, one_stage_per_poll
 
-AUTH = {"Authorization": f"Bearer {EMULATOR_KEY}"}
 IMAGE = "/dashscope/v1/services/aigc/multimodal-generation/generation"
 VIDEO = "/dashscope/v1/services/aigc/video-generation/video-synthesis"
-NOW = PollSchedule(initial=0.0, max_interval=0.0, deadline=10.0)
 
 
-@pytest.fixture(autouse=True)
-async def one_stage_per_poll(raw: httpx.AsyncClient) -> None:
-    await raw.post("/_emulator/timing", json={"family": "dashscope", "after_polls": 1})
+_paced = one_stage_per_poll("dashscope")
 
 
 def data_url(color_seed: int) -> tuple[str, str]:
@@ -37,14 +33,6 @@ def data_url(color_seed: int) -> tuple[str, str]:
     return "data:image/png;base64," + base64.b64encode(data).decode(), describe_image(
         data
     ).color_name
-
-
-def first_frame_color(mp4: bytes) -> str:
-    with av.open(io.BytesIO(mp4)) as container:
-        frame = next(container.decode(video=0))
-    buf = io.BytesIO()
-    frame.to_image().save(buf, "PNG")
-    return describe_image(buf.getvalue()).color_name
 
 
 # -- image generation ------------------------------------------------------------------------------
@@ -161,7 +149,7 @@ async def test_exact_size_duration_and_first_frame(
     assert facts.video is not None and facts.audio is not None
     assert (facts.video.width, facts.video.height) == (640, 360)
     assert facts.duration == pytest.approx(2.0, abs=0.05)
-    assert first_frame_color(mp4) == color
+    assert first_frame_colour(mp4) == color
 
 
 async def test_resolution_maps_to_a_small_frame_and_sr(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from typing import Any
@@ -18,6 +17,8 @@ from anyint import AnyIntClient, APIStatusError, BadRequestError
 from anyint.types.gemini import Part
 from emulator.app import EmulatorApp
 from emulator.server import IN_PROCESS_BASE_URL, ThreadedEmulatorServer
+
+from ._images import b64, solid
 
 TEXT_MODEL = "gemini-2.0-flash"
 IMAGE_MODEL = "gemini-3.1-flash-image-preview"
@@ -39,16 +40,6 @@ TEMPERATURE_TOOL = {
     ]
 }
 LONDON = [{"role": "user", "parts": [{"text": "What is the temperature in London?"}]}]
-
-
-def solid(rgb: tuple[int, int, int], size: tuple[int, int] = (64, 48), fmt: str = "PNG") -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, rgb).save(buf, fmt)
-    return buf.getvalue()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 def path(model: str, method: str = "generateContent") -> str:

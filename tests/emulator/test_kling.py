@@ -6,40 +6,28 @@ import base64
 import io
 import json
 
-import av
 import httpx
 import pytest
 from PIL import Image
 
 import anyint
-from anyint import AnyIntClient, PollSchedule
+from anyint import AnyIntClient
 from emulator.app import EmulatorApp
 from emulator.media import describe_image, png, probe
+from tests._media import first_frame_colour
 
-from .conftest import EMULATOR_KEY
+from .conftest import AUTH, NOW, one_stage_per_poll
 
-AUTH = {"Authorization": f"Bearer {EMULATOR_KEY}"}
 PREFIX = "/transtreams/kling/v1"
-NOW = PollSchedule(initial=0.0, max_interval=0.0, deadline=10.0)
 
 
-@pytest.fixture(autouse=True)
-async def one_stage_per_poll(raw: httpx.AsyncClient) -> None:
-    await raw.post("/_emulator/timing", json={"family": "kling", "after_polls": 1})
+_paced = one_stage_per_poll("kling")
 
 
 def raw_png(seed: int) -> tuple[str, str]:
     """A PNG as raw base64 (Kling's format), and its dominant colour name."""
     data = png(400, 300, seed=seed)
     return base64.b64encode(data).decode(), describe_image(data).color_name
-
-
-def first_frame_color(mp4: bytes) -> str:
-    with av.open(io.BytesIO(mp4)) as container:
-        frame = next(container.decode(video=0))
-    buf = io.BytesIO()
-    frame.to_image().save(buf, "PNG")
-    return describe_image(buf.getvalue()).color_name
 
 
 async def test_text2video_to_a_real_mp4(client: AnyIntClient, raw: httpx.AsyncClient) -> None:
@@ -83,7 +71,7 @@ async def test_image2video_takes_its_first_frame_from_the_image(
     )
     done = await client.kling.wait(created.task_id, route="image2video", schedule=NOW)
     [url] = done.video_urls
-    assert first_frame_color((await raw.get(url)).content) == color
+    assert first_frame_colour((await raw.get(url)).content) == color
     # Polled on another create route's GET, the task does not exist.
     with pytest.raises(anyint.NotFoundError, match="image2video"):
         await client.kling.get_text2video(created.task_id)

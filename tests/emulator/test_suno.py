@@ -12,17 +12,15 @@ import pytest
 from PIL import Image
 
 import anyint
-from anyint import AnyIntClient, PollSchedule
+from anyint import AnyIntClient
 from anyint.types.suno import PLACEHOLDER_CALLBACK_URL, MusicTask
 from emulator.app import EmulatorApp
 from emulator.media import decode_audio, probe
 from emulator.music import SONG_SECONDS
 from emulator.server import ThreadedEmulatorServer
 
-from .conftest import EMULATOR_KEY
+from .conftest import AUTH, NOW
 
-AUTH = {"Authorization": f"Bearer {EMULATOR_KEY}"}
-FAST = PollSchedule(initial=0.0, factor=1.0, max_interval=0.0, deadline=5.0)
 CB = PLACEHOLDER_CALLBACK_URL
 LYRICS = "[Verse]\nThe city fades behind us\n\n[Chorus]\nWe keep driving toward the light"
 SIMPLE = {
@@ -58,7 +56,7 @@ async def test_generate_walks_every_stage_with_real_tracks(
     assert await created_ids(raw) == [created.task_id]
     seen: dict[str, MusicTask] = {}
     task = await client.suno.wait(
-        created.task_id, schedule=FAST, on_change=lambda t: seen.setdefault(t.status, t)
+        created.task_id, schedule=NOW, on_change=lambda t: seen.setdefault(t.status, t)
     )
     assert list(seen) == ["PENDING", "TEXT_SUCCESS", "FIRST_SUCCESS", "SUCCESS"]
     assert seen["PENDING"].tracks == []
@@ -95,7 +93,7 @@ async def test_same_request_gives_same_audio(client: AnyIntClient, raw: httpx.As
     urls = []
     for _ in range(2):
         created = await client.suno.generate(**SIMPLE)
-        task = await client.suno.wait(created.task_id, schedule=FAST)
+        task = await client.suno.wait(created.task_id, schedule=NOW)
         urls.append(task.tracks[0].audio_url or "")
     assert urls[0] != urls[1]
     assert await fetch(raw, urls[0]) == await fetch(raw, urls[1])
@@ -108,7 +106,7 @@ async def test_lyrics_task_has_variants_with_sections(
     created = await client.suno.generate_lyrics(
         prompt="A song about a peaceful night in the city", call_back_url=CB
     )
-    task = await client.suno.wait(created.task_id, kind="lyrics", schedule=FAST)
+    task = await client.suno.wait(created.task_id, kind="lyrics", schedule=NOW)
     assert task.type == "LYRICS" and task.params_dict["prompt"].startswith("A song about")
     assert len(task.lyrics) >= 2
     assert len({item.title for item in task.lyrics}) == len(task.lyrics)
@@ -290,7 +288,7 @@ async def test_task_failed_fault_ends_generate_audio_failed(
     )
     created = await client.suno.generate(**SIMPLE)
     with pytest.raises(anyint.TaskFailedError) as info:
-        await client.suno.wait(created.task_id, schedule=FAST)
+        await client.suno.wait(created.task_id, schedule=NOW)
     assert info.value.status == "GENERATE_AUDIO_FAILED"
     record = await client.suno.get_music_task(created.task_id)
     assert record.tracks == [] and record.error_code == "500" and record.error_message
@@ -309,7 +307,7 @@ async def test_song_over_a_real_socket(server: ThreadedEmulatorServer) -> None:
         await http.post("/_emulator/timing", json={"family": "suno", "after_seconds": 0})
         async with AnyIntClient(api_key="k", base_url=server.base_url) as client:
             created = await client.suno.generate(**SIMPLE)
-            task = await client.suno.wait(created.task_id, schedule=FAST)
+            task = await client.suno.wait(created.task_id, schedule=NOW)
         url = task.tracks[0].audio_url or ""
         assert url.startswith(server.base_url)
         data = (await http.get(url)).content

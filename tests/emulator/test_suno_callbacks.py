@@ -14,11 +14,12 @@ import httpx
 import pytest
 
 import anyint
-from anyint import AnyIntClient, PollSchedule
+from anyint import AnyIntClient
 from anyint.types.suno import SunoCallback, parse_callback
 from emulator.app import EmulatorApp
 
-FAST = PollSchedule(initial=0.0, factor=1.0, max_interval=0.0, deadline=5.0)
+from .conftest import NOW
+
 RECEIVER = "http://receiver.test/suno-callback"
 SONG = {
     "custom_mode": True,
@@ -57,7 +58,7 @@ async def receiver(app: EmulatorApp, raw: httpx.AsyncClient) -> Receiver:
 
 async def test_song_callbacks_text_first_complete(client: AnyIntClient, receiver: Receiver) -> None:
     created = await client.suno.generate(**SONG)
-    task = await client.suno.wait(created.task_id, schedule=FAST)
+    task = await client.suno.wait(created.task_id, schedule=NOW)
     text, first, complete = await receiver.parsed()
     assert [c.callback_type for c in (text, first, complete)] == ["text", "first", "complete"]
     assert {c.task_id for c in (text, first, complete)} == {created.task_id}
@@ -95,7 +96,7 @@ async def test_wrapped_callback_shape(
 ) -> None:
     await raw.post("/_emulator/settings", json={"callback_shape": "wrapped"})
     created = await client.suno.generate(**SONG)
-    await client.suno.wait(created.task_id, schedule=FAST)
+    await client.suno.wait(created.task_id, schedule=NOW)
     parsed = await receiver.parsed()
     assert [c.callback_type for c in parsed] == ["text", "first", "complete"]
     assert all(c.code == 200 and c.msg for c in parsed)
@@ -116,7 +117,7 @@ async def test_failed_task_sends_an_error_callback(
     )
     created = await client.suno.generate(**SONG)
     with pytest.raises(anyint.TaskFailedError):
-        await client.suno.wait(created.task_id, schedule=FAST)
+        await client.suno.wait(created.task_id, schedule=NOW)
     *_, error = await receiver.parsed()
     assert error.callback_type == "error" and error.is_terminal and not error.is_success
     assert error.code == 500 and error.msg and "GENERATE_AUDIO_FAILED" in error.msg
@@ -127,7 +128,7 @@ async def test_single_stage_callbacks_match_the_queries(
     client: AnyIntClient, raw: httpx.AsyncClient, receiver: Receiver
 ) -> None:
     created = await client.suno.generate(**SONG)
-    song = await client.suno.wait(created.task_id, schedule=FAST)
+    song = await client.suno.wait(created.task_id, schedule=NOW)
     parent, audio_id = song.task_id, song.tracks[0].id
     track = {"task_id": parent, "audio_id": audio_id, "call_back_url": RECEIVER}
     lyrics = await client.suno.generate_lyrics(prompt="rain", call_back_url=RECEIVER)
@@ -135,11 +136,11 @@ async def test_single_stage_callbacks_match_the_queries(
     wav = await client.suno.wav_generate(**track)
     mp4 = await client.suno.mp4_generate(**track)
     cover = await client.suno.generate_cover_art(task_id=parent, call_back_url=RECEIVER)
-    lyrics_task = await client.suno.wait(lyrics.task_id, kind="lyrics", schedule=FAST)
-    stems_task = await client.suno.wait(stems.task_id, kind="vocal-removal", schedule=FAST)
-    wav_task = await client.suno.wait(wav.task_id, kind="wav", schedule=FAST)
-    mp4_task = await client.suno.wait(mp4.task_id, kind="mp4", schedule=FAST)
-    cover_task = await client.suno.wait(cover.task_id, kind="cover", schedule=FAST)
+    lyrics_task = await client.suno.wait(lyrics.task_id, kind="lyrics", schedule=NOW)
+    stems_task = await client.suno.wait(stems.task_id, kind="vocal-removal", schedule=NOW)
+    wav_task = await client.suno.wait(wav.task_id, kind="wav", schedule=NOW)
+    mp4_task = await client.suno.wait(mp4.task_id, kind="mp4", schedule=NOW)
+    cover_task = await client.suno.wait(cover.task_id, kind="cover", schedule=NOW)
 
     by_task = {c.task_id: c for c in await receiver.parsed() if c.task_id != parent}
     assert all(c.is_success for c in by_task.values())
@@ -167,14 +168,14 @@ async def test_callback_faults(
         "/_emulator/faults", json={"match": "POST /suno/generate-lyrics", "fault": fault}
     )
     created = await client.suno.generate_lyrics(prompt="rain", call_back_url=RECEIVER)
-    task = await client.suno.wait(created.task_id, kind="lyrics", schedule=FAST)
+    task = await client.suno.wait(created.task_id, kind="lyrics", schedule=NOW)
     assert task.is_success  # polling still works whatever happened to the webhook
     parsed = await receiver.parsed()
     assert len(parsed) == copies
     assert len({c.dedup_key for c in parsed}) == min(copies, 1)
     # The next task is not affected.
     again = await client.suno.generate_lyrics(prompt="sun", call_back_url=RECEIVER)
-    await client.suno.wait(again.task_id, kind="lyrics", schedule=FAST)
+    await client.suno.wait(again.task_id, kind="lyrics", schedule=NOW)
     assert [c.task_id for c in await receiver.parsed()][copies:] == [again.task_id]
 
 
@@ -184,5 +185,5 @@ async def test_placeholder_callback_url_is_never_called(
     created = await client.suno.generate_lyrics(
         prompt="rain", call_back_url="https://callbacks.invalid/anyint"
     )
-    await client.suno.wait(created.task_id, kind="lyrics", schedule=FAST)
+    await client.suno.wait(created.task_id, kind="lyrics", schedule=NOW)
     assert await receiver.parsed() == [] and app.backend.callbacks.log == []

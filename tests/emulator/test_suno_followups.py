@@ -13,34 +13,20 @@ from numpy.typing import NDArray
 from PIL import Image
 
 import anyint
-from anyint import AnyIntClient, PollSchedule
+from anyint import AnyIntClient
 from anyint.types.suno import PLACEHOLDER_CALLBACK_URL, MusicTask
 from emulator.app import EmulatorApp
-from emulator.media import decode_audio, probe
+from emulator.media import STEM_NAMES, decode_audio, probe
 
-from .conftest import EMULATOR_KEY
+from .conftest import AUTH, NOW
 
-AUTH = {"Authorization": f"Bearer {EMULATOR_KEY}"}
-FAST = PollSchedule(initial=0.0, factor=1.0, max_interval=0.0, deadline=5.0)
 CB = PLACEHOLDER_CALLBACK_URL
 LYRICS = (
     "[Verse]\nThe city fades behind us\nHeadlights on the open road\n\n"
     "[Chorus]\nWe keep driving toward the light\nNever looking back tonight"
 )
-STEM_FIELDS = (
-    "vocal",
-    "backing_vocals",
-    "drums",
-    "bass",
-    "guitar",
-    "keyboard",
-    "percussion",
-    "strings",
-    "synth",
-    "fx",
-    "brass",
-    "woodwinds",
-)
+# The client's stem keys: the twelve stems, with Suno's "vocal" for the lead vocals.
+STEM_FIELDS = tuple("vocal" if name == "vocals" else name for name in STEM_NAMES)
 
 
 async def song(
@@ -57,7 +43,7 @@ async def song(
         prompt=None if instrumental else LYRICS,
         call_back_url=CB,
     )
-    return await client.suno.wait(created.task_id, schedule=FAST)
+    return await client.suno.wait(created.task_id, schedule=NOW)
 
 
 async def audio_of(raw: httpx.AsyncClient, url: str | None) -> NDArray[np.float32]:
@@ -90,7 +76,7 @@ async def test_vocal_removal_stems_sum_back_to_the_track(
     created = await client.suno.vocal_removal(
         task_id=task.task_id, audio_id=track.id, call_back_url=CB
     )
-    stems = await client.suno.wait(created.task_id, kind="vocal-removal", schedule=FAST)
+    stems = await client.suno.wait(created.task_id, kind="vocal-removal", schedule=NOW)
     assert set(stems.stems) == {"origin", "vocal", "instrumental"}
     assert stems.music_id == track.id and stems.music_index == 0
     assert stems.success_flag == "SUCCESS" and stems.raw_status is None
@@ -111,7 +97,7 @@ async def test_split_stem_fills_twelve_stems_that_sum_to_the_track(
     body = {"taskId": task.task_id, "audioId": track.id, "callBackUrl": CB, "type": "split_stem"}
     created = await post(raw, route, body)
     stems = await client.suno.wait(
-        created.json()["data"]["taskId"], kind="vocal-removal", schedule=FAST
+        created.json()["data"]["taskId"], kind="vocal-removal", schedule=NOW
     )
     assert set(stems.stems) == {"origin", *STEM_FIELDS}
     assert stems.response is not None and stems.response.instrumental_url is None
@@ -129,7 +115,7 @@ async def test_instrumental_song_has_silent_vocals_and_no_words(
     created = await client.suno.vocal_removal(
         task_id=task.task_id, audio_id=track.id, call_back_url=CB
     )
-    stems = await client.suno.wait(created.task_id, kind="vocal-removal", schedule=FAST)
+    stems = await client.suno.wait(created.task_id, kind="vocal-removal", schedule=NOW)
     assert np.abs(await audio_of(raw, stems.stems["vocal"])).max() < 1e-3
     words = await client.suno.timestamped_lyrics(task_id=task.task_id, audio_id=track.id)
     assert words.aligned_words == [] and len(words.waveform_data) > 10
@@ -161,7 +147,7 @@ async def test_wav_export_and_the_409_for_a_second_one(
     created = await client.suno.wav_generate(
         task_id=task.task_id, audio_id=first.id, call_back_url=CB
     )
-    record = await client.suno.wait(created.task_id, kind="wav", schedule=FAST)
+    record = await client.suno.wait(created.task_id, kind="wav", schedule=NOW)
     assert record.music_id == first.id and record.audio_wav_url
     data = (await raw.get(record.audio_wav_url)).content
     with wave.open(io.BytesIO(data)) as wav:
@@ -186,7 +172,7 @@ async def test_music_video_has_h264_video_and_the_song_as_audio(
     created = await client.suno.mp4_generate(
         task_id=task.task_id, audio_id=track.id, call_back_url=CB, author="Ana", domain_name="x.io"
     )
-    record = await client.suno.wait(created.task_id, kind="mp4", schedule=FAST)
+    record = await client.suno.wait(created.task_id, kind="mp4", schedule=NOW)
     assert record.video_url and record.music_index == 0
     data = (await raw.get(record.video_url)).content
     facts = probe(data)
@@ -200,7 +186,7 @@ async def test_music_video_has_h264_video_and_the_song_as_audio(
 async def test_cover_art_once_per_task(client: AnyIntClient, raw: httpx.AsyncClient) -> None:
     task = await song(client, raw)
     created = await client.suno.generate_cover_art(task_id=task.task_id, call_back_url=CB)
-    cover = await client.suno.wait(created.task_id, kind="cover", schedule=FAST)
+    cover = await client.suno.wait(created.task_id, kind="cover", schedule=NOW)
     assert len(cover.images) == 2
     for url in cover.images:
         image = Image.open(io.BytesIO((await raw.get(url)).content))
@@ -248,7 +234,7 @@ async def test_extend_keeps_the_source_up_to_continue_at(
         model="V5",
         call_back_url=CB,
     )
-    extended = await client.suno.wait(created.task_id, schedule=FAST)
+    extended = await client.suno.wait(created.task_id, schedule=NOW)
     assert extended.operation_type == "extend" and extended.parent_music_id == source.id
     new = extended.tracks[0]
     assert new.duration and new.duration > 3.0 + 5.0
@@ -286,7 +272,7 @@ async def test_replace_section_keeps_the_rest_of_the_track(
         infill_end_s=6.0,
         call_back_url=CB,
     )
-    edited = await client.suno.wait(created.task_id, schedule=FAST)
+    edited = await client.suno.wait(created.task_id, schedule=NOW)
     new = edited.tracks[0]
     assert new.duration == source.duration and edited.operation_type == "replace_section"
     before, after = await audio_of(raw, source.audio_url), await audio_of(raw, new.audio_url)
@@ -313,7 +299,7 @@ async def test_upload_routes_take_only_emulator_audio(
         "add-instrumental": overlay | {"tags": "rock"},
     }
     response = await post(raw, "upload-cover", bodies["upload-cover"])
-    finished = await client.suno.wait(response.json()["data"]["taskId"], schedule=FAST)
+    finished = await client.suno.wait(response.json()["data"]["taskId"], schedule=NOW)
     assert finished.operation_type == "upload_cover" and len(finished.tracks) == 2
     # The other routes share the song machinery: check their records before any audio exists.
     await raw.post("/_emulator/timing", json={"family": "suno", "after_polls": 1})

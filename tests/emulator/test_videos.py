@@ -9,14 +9,12 @@ import pytest
 from PIL import Image
 
 import anyint
-from anyint import AnyIntClient, PollSchedule
+from anyint import AnyIntClient
 from emulator.media import probe
 
-from .conftest import EMULATOR_KEY
+from .conftest import AUTH, NOW
 
-AUTH = {"Authorization": f"Bearer {EMULATOR_KEY}"}
 PATH = "/openai/v1/videos"
-NOW = PollSchedule(initial=0.0, max_interval=0.0, deadline=10.0)
 
 
 async def timing(raw: httpx.AsyncClient, polls: int) -> None:

@@ -3,8 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
 import httpx
 import pytest
+from prefect import Flow
+
+from tests.conftest import EmulatedGateway, created_task_ids, paid_calls
 
 
 @pytest.fixture
@@ -16,3 +23,21 @@ async def fast_music(control: httpx.AsyncClient) -> httpx.AsyncClient:
         )
         response.raise_for_status()
     return control
+
+
+#: Runs a flow with bad parameters and checks it is refused (``ValueError`` matching a pattern)
+#: before any paid call or task create: ``await refused(flow, parameters, pattern)``.
+Refusal = Callable[[Flow[..., Any], dict[str, Any], str], Awaitable[None]]
+
+
+@pytest.fixture
+def refused(gateway: EmulatedGateway, control: httpx.AsyncClient, input_dir: Path) -> Refusal:
+    """A :data:`Refusal` on this test's gateway, with local inputs read from ``input_dir``."""
+
+    async def refuse(flow: Flow[..., Any], parameters: dict[str, Any], pattern: str) -> None:
+        with pytest.raises(ValueError, match=pattern):
+            await flow(**parameters)
+        assert await paid_calls(control) == []
+        assert await created_task_ids(control) == []
+
+    return refuse

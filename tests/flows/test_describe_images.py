@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import base64
-import io
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from PIL import Image
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
 from emulator.media import describe_image
 from flows.describe_images import SAMPLE_IMAGE, describe_images
+from tests._media import data_url, png_bytes
 from tests.conftest import EmulatedGateway
+from tests.flows.conftest import Refusal
 
 #: The emulator writes sizes with a real multiplication sign ("64\u00d748 pixels").
 TIMES = "\u00d7"
-
-
-def png(color: tuple[int, int, int], size: tuple[int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def data_url(data: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(data).decode()
-
-
-async def paid_calls(control: httpx.AsyncClient) -> list[dict[str, Any]]:
-    """Every gateway call except reads (the Models API catalogue check is a free GET)."""
-    calls = (await control.get("/_emulator/calls")).json()["calls"]
-    return [c for c in calls if c["method"] != "GET"]
 
 
 def test_sample_image_is_a_small_orange_png() -> None:
@@ -58,11 +41,10 @@ async def test_runs_with_no_parameters(gateway: EmulatedGateway) -> None:
 
 @pytest.mark.parametrize("route", ["anthropic", "gemini"])
 async def test_answer_names_colour_and_size(
-    gateway: EmulatedGateway, route: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gateway: EmulatedGateway, route: str, input_dir: Path
 ) -> None:
-    monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
-    (tmp_path / "green.png").write_bytes(png((20, 160, 60), (40, 30)))
-    images = [data_url(png((220, 20, 20), (72, 24))), "green.png"]
+    (input_dir / "green.png").write_bytes(png_bytes((20, 160, 60), (40, 30)))
+    images = [data_url(png_bytes((220, 20, 20), (72, 24))), "green.png"]
     result = await describe_images(images=images, question="What do you see?", route=route)
     # The gemini route swaps in its own default model when the caller left the default.
     assert result.model == ("gemini-2.0-flash" if route == "gemini" else "claude-sonnet-4-6")
@@ -85,14 +67,6 @@ async def test_answer_names_colour_and_size(
     ],
 )
 async def test_bad_parameters_fail_before_any_paid_call(
-    gateway: EmulatedGateway,
-    control: httpx.AsyncClient,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    kwargs: dict[str, Any],
-    message: str,
+    refused: Refusal, kwargs: dict[str, Any], message: str
 ) -> None:
-    monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
-    with pytest.raises(ValueError, match=message):
-        await describe_images(**kwargs)
-    assert await paid_calls(control) == []
+    await refused(describe_images, kwargs, message)

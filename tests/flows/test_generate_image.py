@@ -12,14 +12,13 @@ from PIL import Image
 
 from flows.generate_image import gemini_aspect_ratio, generate_image
 from tasks import AssetRecord
-from tests.conftest import EmulatedGateway
-from tests.flows.test_describe_images import paid_calls
+from tests.conftest import EmulatedGateway, paid_calls
+from tests.flows.conftest import Refusal
 
 
 def stored_png(gateway: EmulatedGateway, record: AssetRecord) -> Image.Image:
     """The stored file, after checking it against its manifest entry."""
-    with gateway.store.open(record.key) as handle:
-        data = handle.read()
+    data = gateway.read(record.key)
     assert hashlib.sha256(data).hexdigest() == record.sha256 and len(data) == record.bytes
     image = Image.open(io.BytesIO(data))
     assert image.format == "PNG"
@@ -115,8 +114,6 @@ def test_gemini_sizes_map_to_aspect_ratios() -> None:
     ],
 )
 async def test_bad_parameters_fail_before_any_paid_call(
-    gateway: EmulatedGateway, control: httpx.AsyncClient, kwargs: dict[str, Any], message: str
+    refused: Refusal, kwargs: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
-        await generate_image(**kwargs)
-    assert await paid_calls(control) == []
+    await refused(generate_image, kwargs, message)

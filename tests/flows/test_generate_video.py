@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx
 import pytest
 
-from emulator.media import MediaFacts, describe_image, probe
+from emulator.media import MediaFacts, probe
 from flows.generate_video import generate_video
 from tasks import AssetRecord
-from tests.conftest import EmulatedGateway, created_task_ids
-from tests.flows.test_describe_images import data_url, paid_calls, png
+from tests._media import data_url, first_frame_colour, png_bytes
+from tests.conftest import EmulatedGateway, created_task_ids, paid_calls
+from tests.flows.conftest import Refusal
 
 
 @pytest.fixture(autouse=True)
@@ -29,20 +28,11 @@ async def instant_tasks(control: httpx.AsyncClient) -> AsyncIterator[None]:
 
 def stored_mp4(gateway: EmulatedGateway, record: AssetRecord) -> tuple[bytes, MediaFacts]:
     """The stored file, after checking it against its manifest entry."""
-    with gateway.store.open(record.key) as handle:
-        data = handle.read()
+    data = gateway.read(record.key)
     assert hashlib.sha256(data).hexdigest() == record.sha256 and len(data) == record.bytes
     facts = probe(data)
     assert facts.video is not None and facts.video.codec == "h264"
     return data, facts
-
-
-def first_frame_colour(data: bytes) -> str:
-    with av.open(io.BytesIO(data)) as container:
-        frame = next(container.decode(video=0))
-    buffer = io.BytesIO()
-    frame.to_image().save(buffer, "PNG")
-    return describe_image(buffer.getvalue()).color_name
 
 
 async def test_dashscope_text_to_video_then_a_shared_key_pays_nothing(
@@ -82,13 +72,9 @@ async def test_runs_with_no_parameters(gateway: EmulatedGateway) -> None:
 
 
 async def test_kling_image_to_video_from_a_local_first_frame(
-    gateway: EmulatedGateway,
-    control: httpx.AsyncClient,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    gateway: EmulatedGateway, control: httpx.AsyncClient, input_dir: Path
 ) -> None:
-    monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
-    (tmp_path / "frame.png").write_bytes(png((220, 20, 20), (320, 320)))
+    (input_dir / "frame.png").write_bytes(png_bytes((220, 20, 20), (320, 320)))
     result = await generate_video(
         prompt="the red square wakes", route="kling", image="frame.png", duration=3
     )
@@ -111,11 +97,14 @@ async def test_kling_text_to_video(gateway: EmulatedGateway, control: httpx.Asyn
 
 
 async def test_dashscope_image_to_video_from_a_data_url(gateway: EmulatedGateway) -> None:
-    image = data_url(png((20, 160, 60), (64, 64)))
+    image = data_url(png_bytes((20, 160, 60), (64, 64)))
     result = await generate_video(prompt="grass in the wind", image=image, duration=1)
     assert result.model == "wan2.6-i2v"  # the image-to-video default
     data, _ = stored_mp4(gateway, result.videos[0])
     assert first_frame_colour(data) == "green"
+
+
+BLUE_FRAME = data_url(png_bytes((0, 0, 255), (32, 32)))
 
 
 @pytest.mark.parametrize(
@@ -124,7 +113,7 @@ async def test_dashscope_image_to_video_from_a_data_url(gateway: EmulatedGateway
         ({"model": "no-such-model"}, "parameter 'model'.*no-such-model"),
         ({"model": "qwen-image-plus"}, "parameter 'model'.*qwen-image-plus"),
         ({"route": "kling", "model": "wan2.6-t2v"}, "parameter 'model'.*wan2.6-t2v"),
-        ({"model": "wan2.6-t2v", "image": "IMG"}, "parameter 'model'.*image"),
+        ({"model": "wan2.6-t2v", "image": BLUE_FRAME}, "parameter 'model'.*image"),
         ({"duration": 0}, "parameter 'duration'"),
         ({"duration": 16}, "parameter 'duration'"),
         ({"prompt": "x" * 2501}, "parameter 'prompt'"),
@@ -135,17 +124,6 @@ async def test_dashscope_image_to_video_from_a_data_url(gateway: EmulatedGateway
     ],
 )
 async def test_bad_parameters_fail_before_any_paid_call(
-    gateway: EmulatedGateway,
-    control: httpx.AsyncClient,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    kwargs: dict[str, Any],
-    message: str,
+    refused: Refusal, kwargs: dict[str, Any], message: str
 ) -> None:
-    monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
-    if kwargs.get("image") == "IMG":
-        kwargs["image"] = data_url(png((0, 0, 255), (32, 32)))
-    with pytest.raises(ValueError, match=message):
-        await generate_video(**kwargs)
-    assert await paid_calls(control) == []
-    assert await created_task_ids(control) == []
+    await refused(generate_video, kwargs, message)

@@ -17,27 +17,14 @@ sent again, and resolved by ``adopt`` or ``forget`` with exactly one further cre
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from prefect import flow
+from anyint import BadRequestError, ConflictError, PermissionDeniedError, TaskFailedError
+from tasks import SubmitInDoubtError, TaskLostError
 
-from anyint import (
-    BadRequestError,
-    ConflictError,
-    PermissionDeniedError,
-    PollSchedule,
-    TaskFailedError,
-)
-from anyint.types.suno_requests import PLACEHOLDER_CALLBACK_URL
-from flows import start_run
-from tasks import GatewayConfig, SubmitInDoubtError, TaskLostError, fetch, submit, wait
-from tasks.generation import dashscope_image, gemini_image
-from tasks.understanding import describe_images
-
-from ._support import ADOPT_HINT, data_url, png_bytes
+from ._support import ADOPT_HINT
 
 Target = Literal["call", "query", "download", "task", "callback", "expiry"]
 
@@ -98,6 +85,52 @@ class Step:
 #: A task the gateway no longer knows (a 404, or DashScope's UNKNOWN) is lost, never re-created.
 _MISSING = (TaskLostError, r"no longer knows task .*anyint-flows tasks forget")
 _SUNO = "suno"
+#: A Suno follow-up's body: the parent song's task and first track (filled in by :func:`fill`).
+_TRACK_OF_PARENT = {"taskId": "{task_id}", "audioId": "{audio_id}"}
+
+
+def _kling(kind: str, body: dict[str, Any], *, lead: bool) -> Step:
+    """A Kling video route: ``kind`` names its path, its route and its status query alike."""
+    path = f"/transtreams/kling/v1/videos/{kind}"
+    return Step(
+        f"kling-{kind}",
+        f"POST {path}",
+        family="kling",
+        lead=lead,
+        route=f"kling.{kind}",
+        body={"model_name": "kling-v3", **body, "duration": 1},
+        query=f"GET {path}/*",
+        failed="failed",
+        unknown=_MISSING,
+        callbacks=True,
+    )
+
+
+def _suno(
+    name: str,
+    path: str,
+    query: str,
+    failed: str,
+    body: dict[str, Any] = _TRACK_OF_PARENT,
+    **options: Any,
+) -> Step:
+    """An AI Music route (``POST /suno/{path}``, queried at ``/suno/query/{query}``). By default
+    a follow-up of a parent song, taking its task and track, which stands behind the lead route."""
+    options = {"parent": True, "lead": False, **options}
+    return Step(
+        f"suno-{name}",
+        f"POST /suno/{path}",
+        family=_SUNO,
+        route=f"suno.{path}",
+        body=dict(body),
+        query=f"GET /suno/query/{query}",
+        failed=failed,
+        unknown=_MISSING,
+        callbacks=True,
+        **options,
+    )
+
+
 STEPS: list[Step] = [
     Step("anthropic", "POST /anthropic/v1/messages", expiring=False),
     Step("gemini", "POST /gemini/v1beta/models/*:generateContent", expiring=False),
@@ -122,33 +155,11 @@ STEPS: list[Step] = [
         failed="FAILED",
         unknown=_MISSING,
     ),
-    Step(
-        "kling-text2video",
-        "POST /transtreams/kling/v1/videos/text2video",
-        family="kling",
-        route="kling.text2video",
-        body={"model_name": "kling-v3", "prompt": "a fox in snow", "duration": 1},
-        query="GET /transtreams/kling/v1/videos/text2video/*",
-        failed="failed",
-        unknown=_MISSING,
-        callbacks=True,
-    ),
-    Step(
-        "kling-image2video",
-        "POST /transtreams/kling/v1/videos/image2video",
-        family="kling",
+    _kling("text2video", {"prompt": "a fox in snow"}, lead=True),
+    _kling(
+        "image2video",
+        {"prompt": "the fox wakes up", "image": "https://frames.reliability.invalid/first.png"},
         lead=False,
-        route="kling.image2video",
-        body={
-            "model_name": "kling-v3",
-            "prompt": "the fox wakes up",
-            "image": "https://frames.reliability.invalid/first.png",
-            "duration": 1,
-        },
-        query="GET /transtreams/kling/v1/videos/image2video/*",
-        failed="failed",
-        unknown=_MISSING,
-        callbacks=True,
     ),
     Step(
         "kling-videos",
@@ -162,82 +173,39 @@ STEPS: list[Step] = [
         unknown=_MISSING,
         expiring=False,  # the MP4 comes from the gateway's own /content route
     ),
-    Step(
-        "suno-generate",
-        "POST /suno/generate",
-        family=_SUNO,
-        route="suno.generate",
-        body={"customMode": False, "instrumental": False, "model": "V5", "prompt": "a sea shanty"},
-        query="GET /suno/query/task",
-        failed="GENERATE_AUDIO_FAILED",
-        unknown=_MISSING,
-        callbacks=True,
+    _suno(
+        "generate",
+        "generate",
+        "task",
+        "GENERATE_AUDIO_FAILED",
+        {"customMode": False, "instrumental": False, "model": "V5", "prompt": "a sea shanty"},
+        parent=False,
+        lead=True,
     ),
-    Step(
-        "suno-lyrics",
-        "POST /suno/generate-lyrics",
-        family=_SUNO,
-        lead=False,
-        route="suno.generate-lyrics",
-        body={"prompt": "a song about lighthouses"},
-        query="GET /suno/query/lyrics",
-        failed="GENERATE_LYRICS_FAILED",
-        unknown=_MISSING,
+    _suno(
+        "lyrics",
+        "generate-lyrics",
+        "lyrics",
+        "GENERATE_LYRICS_FAILED",
+        {"prompt": "a song about lighthouses"},
+        parent=False,
         expiring=False,  # lyrics come inline
-        callbacks=True,
     ),
-    Step(
-        "suno-vocal-removal",
-        "POST /suno/vocal-removal",
-        family=_SUNO,
-        lead=False,
-        route="suno.vocal-removal",
-        body={"taskId": "{task_id}", "audioId": "{audio_id}"},
-        query="GET /suno/query/vocal-removal",
-        parent=True,
-        failed="GENERATE_AUDIO_FAILED",
-        unknown=_MISSING,
-        callbacks=True,
-    ),
-    Step(
-        "suno-mp4",
-        "POST /suno/mp4-generate",
-        family=_SUNO,
-        lead=False,
-        route="suno.mp4-generate",
-        body={"taskId": "{task_id}", "audioId": "{audio_id}"},
-        query="GET /suno/query/mp4",
-        parent=True,
-        failed="GENERATE_MP4_FAILED",
-        unknown=_MISSING,
-        callbacks=True,
-    ),
-    Step(
-        "suno-wav",
-        "POST /suno/wav-generate",
-        family=_SUNO,
-        lead=False,
-        route="suno.wav-generate",
-        body={"taskId": "{task_id}", "audioId": "{audio_id}"},
-        query="GET /suno/query/wav",
-        parent=True,
-        failed="GENERATE_WAV_FAILED",
-        unknown=_MISSING,
-        callbacks=True,
+    _suno("vocal-removal", "vocal-removal", "vocal-removal", "GENERATE_AUDIO_FAILED"),
+    _suno("mp4", "mp4-generate", "mp4", "GENERATE_MP4_FAILED"),
+    _suno(
+        "wav",
+        "wav-generate",
+        "wav",
+        "GENERATE_WAV_FAILED",
         repeat_refused=(ConflictError, r"already exists: taskId '{task_id}'"),
     ),
-    Step(
-        "suno-cover",
-        "POST /suno/generate-cover",
-        family=_SUNO,
-        lead=False,
-        route="suno.generate-cover",
-        body={"taskId": "{task_id}"},
-        query="GET /suno/query/cover",
-        parent=True,
-        failed="GENERATE_COVER_FAILED",
-        unknown=_MISSING,
-        callbacks=True,
+    _suno(
+        "cover",
+        "generate-cover",
+        "cover",
+        "GENERATE_COVER_FAILED",
+        {"taskId": "{task_id}"},
         repeat_refused=(BadRequestError, r"already generated .*taskId '{task_id}'"),
     ),
 ]
@@ -351,6 +319,14 @@ class Fault:
 
 SLOW_SECONDS = 0.8  # the injected delay: well past the client's read timeout below
 READ_TIMEOUT = 0.3
+_5XX = (500, 502, 504)
+
+
+def _done_then_lost(fault_id: str, **spec: Any) -> Fault:
+    """The gateway carried the paid call out, then its answer was lost: a task route is left in
+    doubt with its task made, a sync call is asked again. Every route marks its create as one."""
+    return Fault(fault_id, "call", spec, task=IN_DOUBT_CREATED, sync=RESENT, scope="route")
+
 
 FAULTS: list[Fault] = [
     # The paid call itself. 4xx, 429 and 503 prove the gateway refused it: retried safely.
@@ -366,28 +342,11 @@ FAULTS: list[Fault] = [
         "500-create", "call", {"fault": "status", "status": 500}, task=IN_DOUBT_UNSENT, sync=None
     ),
     # The gateway carried the create out, then answered 5xx: the task exists. Every create route.
-    *(
-        Fault(
-            f"status-after-{code}",
-            "call",
-            {"fault": "status_after", "status": code},
-            task=IN_DOUBT_CREATED,
-            sync=RESENT,
-            scope="route",
-        )
-        for code in (500, 502, 504)
-    ),
+    *(_done_then_lost(f"status-after-{code}", fault="status_after", status=code) for code in _5XX),
     # Connection faults: the client cannot know whether a create arrived, so it never resends.
     # Every route: each resource method must mark its create as one.
     Fault("drop-before", "call", {"fault": "drop_before"}, task=IN_DOUBT_UNSENT),
-    Fault(
-        "drop-after",
-        "call",
-        {"fault": "drop_after"},
-        task=IN_DOUBT_CREATED,
-        sync=RESENT,
-        scope="route",
-    ),
+    _done_then_lost("drop-after", fault="drop_after"),
     Fault("truncate", "call", {"fault": "truncate"}, task=IN_DOUBT_CREATED, sync=RESENT),
     Fault(
         "slow",
@@ -439,93 +398,3 @@ FAULTS: list[Fault] = [
 def cases() -> list[tuple[Step, Fault]]:
     """Every applicable (step, fault) pair."""
     return [(s, f) for f in FAULTS for s in STEPS if f.applies(s)]
-
-
-# -- running a step -------------------------------------------------------------------------------
-
-#: Seconds a Prefect retry waits in rows that must fail fast: a retry there (which must not
-#: happen) shows as a run far longer than ``FAIL_FAST_SECONDS``, whatever the machine's load.
-RETRY_TELLTALE = 30.0
-#: Below this a failing row cannot have been retried by Prefect.
-FAIL_FAST_SECONDS = 10.0
-#: The run's waiting budget and first poll interval in these flows.
-DEADLINE_SECONDS = 20.0
-POLL_INTERVAL = 0.01
-# Rows that must recover retry at once; rows that must fail fast retry (if ever) very late.
-# Retry counts and retry conditions stay the product's own.
-_FAST = {"retry_delay_seconds": 0}
-_SLOW = {"retry_delay_seconds": RETRY_TELLTALE}
-_QUICK = tuple(t.with_options(**_FAST) for t in (submit, wait, fetch))
-_PLAIN = tuple(t.with_options(**_SLOW) for t in (submit, wait, fetch))
-_SYNC = {"anthropic": describe_images, "gemini": gemini_image, "dashscope-image": dashscope_image}
-_SYNC_QUICK = {name: t.with_options(**_FAST) for name, t in _SYNC.items()}
-_SYNC_PLAIN = {name: t.with_options(**_SLOW) for name, t in _SYNC.items()}
-
-
-@flow(name="reliability-task-step")
-async def task_step(
-    route: str,
-    body: dict[str, Any],
-    pause: float = 0.0,
-    quick: bool = True,
-    idempotency_key: str | None = None,
-    deadline_seconds: float = DEADLINE_SECONDS,
-) -> dict[str, Any]:
-    """submit → wait → fetch of one task route; ``pause`` lets asset URLs expire before fetch."""
-    do_submit, do_wait, do_fetch = _QUICK if quick else _PLAIN
-    run = await start_run(
-        {
-            "route": route,
-            "body": body,
-            "idempotency_key": idempotency_key,
-            "deadline_seconds": deadline_seconds,
-            "poll_interval": POLL_INTERVAL,
-        }
-    )
-    submitted = await do_submit(run, route, body)
-    finished = await do_wait(run, submitted)
-    if pause:
-        await asyncio.sleep(pause)
-    records = await do_fetch(run, finished, request=body, model=body.get("model"))
-    return {"submitted": submitted, "finished": finished, "records": records}
-
-
-@flow(name="reliability-sync-step")
-async def sync_step(step: str, quick: bool = True) -> dict[str, Any]:
-    """One sync route call through its Prefect task."""
-    tasks = _SYNC_QUICK if quick else _SYNC_PLAIN
-    run = await start_run({"step": step, "poll_interval": POLL_INTERVAL})
-    if step == "anthropic":
-        image = data_url(png_bytes())
-        answer = await tasks["anthropic"](run, [image], "What is this?", "claude-sonnet-4-6")
-        return {"answer": answer, "records": []}
-    if step.startswith("gemini"):
-        records = await tasks["gemini"](
-            run, "a lighthouse", "gemini-3.1-flash-image-preview", stream=step == "gemini-stream"
-        )
-    else:
-        records = await tasks["dashscope-image"](run, "a poster", "qwen-image-plus", size="328*200")
-    return {"records": records}
-
-
-PARENT_PROMPT = "a parent song for follow-ups"
-
-
-async def make_parent(gateway: GatewayConfig) -> dict[str, str]:
-    """A finished song (outside Prefect): ``task_id`` and the first track's ``audio_id``."""
-    schedule = PollSchedule(initial=0.01, max_interval=0.05, deadline=20)
-    async with (await gateway.connect()).client() as client:
-        created = await client.suno.generate(
-            custom_mode=False,
-            instrumental=False,
-            model="V5",
-            prompt=PARENT_PROMPT,
-            call_back_url=PLACEHOLDER_CALLBACK_URL,
-        )
-        done = await client.suno.wait(created.task_id, schedule=schedule)
-    return {"task_id": created.task_id, "audio_id": done.tracks[0].id}
-
-
-def fill(body: dict[str, Any], parent: dict[str, str]) -> dict[str, Any]:
-    """``body`` with ``{task_id}``/``{audio_id}`` replaced from the parent song."""
-    return {k: v.format(**parent) if isinstance(v, str) else v for k, v in body.items()}

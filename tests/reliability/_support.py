@@ -4,10 +4,8 @@ waits on real conditions, and call-log and store checks."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import fnmatch
 import hashlib
-import io
 import posixpath
 import time
 from collections.abc import Awaitable, Callable
@@ -15,7 +13,6 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from PIL import Image
 from prefect import get_client
 from prefect.client.schemas.objects import State
 from prefect.flow_engine import run_flow_async
@@ -39,6 +36,20 @@ RECEIVER_URL = "http://receiver.reliability.test"
 ADOPT_HINT = r"anyint-flows tasks adopt [0-9a-f]{64} TASK_ID"
 FORGET_HINT = r"anyint-flows tasks forget [0-9a-f]{64}"
 
+#: The music-video pipeline: each step, and the route its task is created on.
+MUSIC_ROUTES = {
+    "lyrics": "suno.generate-lyrics",
+    "song": "suno.generate",
+    "stems": "suno.vocal-removal",
+    "wav": "suno.wav-generate",
+    "cover_art": "suno.generate-cover",
+    "music_video": "suno.mp4-generate",
+}
+#: The create path of each step (route ``suno.x`` is ``POST /suno/x``).
+MUSIC_CREATE_PATHS = {step: "/" + route.replace(".", "/") for step, route in MUSIC_ROUTES.items()}
+#: Manifest kinds of one finished pipeline (audio = both song tracks, image = their art).
+MUSIC_KINDS = frozenset({"lyrics", "audio", "image", "stem", "wav", "cover_art", "music_video"})
+
 
 def fast_retries(monkeypatch: pytest.MonkeyPatch, *, read_timeout: float | None = None) -> None:
     """Make every gateway client of this process retry transient failures after 10-50 ms
@@ -60,20 +71,6 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch, *, read_timeout: float | None 
         return client
 
     monkeypatch.setattr(AnyIntCredentials, "get_client", quick)
-
-
-def png_bytes(
-    color: tuple[int, int, int] = (220, 20, 20), size: tuple[int, int] = (40, 30)
-) -> bytes:
-    """A small real PNG."""
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def data_url(data: bytes, media_type: str = "image/png") -> str:
-    """``data:<type>;base64,...`` of ``data``."""
-    return f"data:{media_type};base64,{base64.b64encode(data).decode()}"
 
 
 def wire_receiver(emulator: EmulatorApp, store: AssetStore, setenv: Any) -> Any:

@@ -26,13 +26,15 @@ from emulator.server import ThreadedEmulatorServer
 from flows import start_run
 from tasks import submit
 from tasks.images import MAX_INLINE_BYTES, load_image
+from tests._media import data_url, png_bytes
 from tests.conftest import CANARY_KEY, EmulatedGateway
 
-from ._support import calls, data_url, png_bytes
+from ._support import calls
 
 CATALOGUE = {"GET /openai/v1/models", "GET /anthropic/v1/models"}
 HUGE_IMAGE = data_url(png_bytes() + b"\0" * MAX_INLINE_BYTES)
 CB = "https://callbacks.invalid/anyint"
+UNREACHABLE_FRAME = "https://unreachable.invalid/frame.png"
 
 
 @dataclass(frozen=True)
@@ -213,13 +215,51 @@ TASKS: list[Bad] = [
     ),
 ]
 
+#: Flow rows that need nothing else, by flow: (row id, what the error must name, the parameters).
+_FLOW_PARAMETERS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "music_video": [
+        ("music-model-enum", "'model'", {"model": "V9"}),
+        ("music-track-limit", "'track'", {"track": 2}),
+        ("music-style-limit", "'style'", {"style": "x" * 1001}),
+        ("music-stems-enum", "'stems'", {"stems": "all"}),
+        ("music-instrumental-type", "'instrumental'", {"instrumental": "maybe"}),
+        ("music-title-without-lyrics", "'title'", {"lyrics": False, "title": "Hi"}),
+    ],
+    "describe_images": [
+        ("describe-no-images", "'images'", {"images": []}),
+        ("describe-route-enum", "'route'", {"route": "openai"}),
+        ("describe-image-ftp", r"images\[0\]", {"images": ["ftp://host/x.png"]}),
+        ("describe-image-outside", r"images\[0\].*outside", {"images": ["../../etc/passwd"]}),
+        ("describe-image-huge-file", r"images\[0\]", {"images": ["huge.png"]}),
+        ("describe-question-limit", "'question'", {"question": "x" * 4001}),
+    ],
+    "generate_image": [
+        ("image-route-enum", "'route'", {"route": "midjourney"}),
+        ("image-size-format", "'size'", {"size": "huge"}),
+        ("image-size-not-offered", "'size'", {"route": "dashscope", "size": "512*512"}),
+        ("image-stream-on-dashscope", "'stream'", {"route": "dashscope", "stream": True}),
+        ("image-blank-prompt", "'prompt'", {"prompt": " "}),
+    ],
+    "generate_video": [
+        ("video-duration-limit", "'duration'", {"duration": 0}),
+        ("video-duration-type", "'duration'", {"duration": "five"}),
+        # Gone with the run model (one deadline per run; a new run is new work): refused by name.
+        ("video-max-wait-gone", "max_wait_minutes", {"max_wait_minutes": 5}),
+        ("video-force-new-gone", "force_new", {"force_new": True}),
+        ("video-image-file-url", "'?image", {"image": "file:///etc/passwd"}),
+        ("video-image-unreachable", "'?image", {"route": "kling", "image": UNREACHABLE_FRAME}),
+    ],
+    "content_brief": [
+        ("content-brief-unknown", "no_such_parameter", {"no_such_parameter": 1}),
+    ],
+}
+
 FLOWS: list[Bad] = [
-    Bad("music-model-enum", _flow("music_video", model="V9"), "'model'"),
-    Bad("music-track-limit", _flow("music_video", track=2), "'track'"),
-    Bad("music-style-limit", _flow("music_video", style="x" * 1001), "'style'"),
-    Bad("music-stems-enum", _flow("music_video", stems="all"), "'stems'"),
-    Bad("music-instrumental-type", _flow("music_video", instrumental="maybe"), "'instrumental'"),
-    Bad("music-title-without-lyrics", _flow("music_video", lyrics=False, title="Hi"), "'title'"),
+    *(
+        Bad(row_id, _flow(name, **parameters), field)
+        for name, rows in _FLOW_PARAMETERS.items()
+        for row_id, field, parameters in rows
+    ),
     *(
         Bad(
             f"{name.replace('_', '-')}-deadline-{label}",
@@ -249,19 +289,6 @@ FLOWS: list[Bad] = [
             ("generate_video", "empty", ""),
         )
     ),
-    Bad("describe-no-images", _flow("describe_images", images=[]), "'images'"),
-    Bad("describe-route-enum", _flow("describe_images", route="openai"), "'route'"),
-    Bad(
-        "describe-image-ftp",
-        _flow("describe_images", images=["ftp://host/x.png"]),
-        r"images\[0\]",
-    ),
-    Bad(
-        "describe-image-outside",
-        _flow("describe_images", images=["../../etc/passwd"]),
-        r"images\[0\].*outside",
-    ),
-    Bad("describe-image-huge-file", _flow("describe_images", images=["huge.png"]), r"images\[0\]"),
     Bad(
         "describe-image-huge-inline",
         _flow("describe_images", images=[HUGE_IMAGE]),
@@ -272,36 +299,12 @@ FLOWS: list[Bad] = [
             "parameter's description now says to pass larger images as a path or URL)"
         ),
     ),
-    Bad("describe-question-limit", _flow("describe_images", question="x" * 4001), "'question'"),
+    # These two may read the model catalogue before they are refused (and nothing else).
     Bad(
         "describe-unknown-model",
         _flow("describe_images", model="no-such-model"),
         "'model'",
         catalogue=True,
-    ),
-    Bad("image-route-enum", _flow("generate_image", route="midjourney"), "'route'"),
-    Bad("image-size-format", _flow("generate_image", size="huge"), "'size'"),
-    Bad(
-        "image-size-not-offered",
-        _flow("generate_image", route="dashscope", size="512*512"),
-        "'size'",
-    ),
-    Bad(
-        "image-stream-on-dashscope",
-        _flow("generate_image", route="dashscope", stream=True),
-        "'stream'",
-    ),
-    Bad("image-blank-prompt", _flow("generate_image", prompt=" "), "'prompt'"),
-    Bad("video-duration-limit", _flow("generate_video", duration=0), "'duration'"),
-    Bad("video-duration-type", _flow("generate_video", duration="five"), "'duration'"),
-    # Gone with the run model (one deadline per run; a new run is new work): refused by name.
-    Bad("video-max-wait-gone", _flow("generate_video", max_wait_minutes=5), "max_wait_minutes"),
-    Bad("video-force-new-gone", _flow("generate_video", force_new=True), "force_new"),
-    Bad("video-image-file-url", _flow("generate_video", image="file:///etc/passwd"), "'?image"),
-    Bad(
-        "video-image-unreachable",
-        _flow("generate_video", route="kling", image="https://unreachable.invalid/frame.png"),
-        "'?image",
     ),
     Bad(
         "describe-image-unreachable",
@@ -309,7 +312,6 @@ FLOWS: list[Bad] = [
         r"images\[0\]",
         catalogue=True,
     ),
-    Bad("content-brief-unknown", _flow("content_brief", no_such_parameter=1), "no_such_parameter"),
 ]
 
 ROWS = CLIENT + STORE + IMAGES + TASKS + FLOWS
@@ -335,16 +337,15 @@ async def test_bad_input(
     bad: Bad,
     gateway: EmulatedGateway,
     control: httpx.AsyncClient,
-    tmp_path: Path,
+    input_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    (tmp_path.parent / "x.png").write_bytes(png_bytes())  # exists, but outside the folder
-    (tmp_path / "huge.png").write_bytes(png_bytes() + b"\0" * MAX_INLINE_BYTES)
+    monkeypatch.chdir(input_dir)
+    (input_dir.parent / "x.png").write_bytes(png_bytes())  # exists, but outside the folder
+    (input_dir / "huge.png").write_bytes(png_bytes() + b"\0" * MAX_INLINE_BYTES)
     async with (await gateway.config.connect()).client() as client:
         with pytest.raises(Exception) as info:
-            result = bad.run(client, gateway.store, tmp_path)
+            result = bad.run(client, gateway.store, input_dir)
             if isinstance(result, Awaitable):
                 await result
     _check_one_error(info.value, bad.field)
@@ -407,7 +408,7 @@ def test_cli_bad_input(
     args: list[str],
     message: str,
     cli_gateway: tuple[str, httpx.Client],
-    tmp_path: Path,
+    input_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from anyint_cli import app
@@ -416,8 +417,7 @@ def test_cli_bad_input(
     control.post("/_emulator/reset")
     monkeypatch.setenv("ANYINT_API_KEY", CANARY_KEY)
     monkeypatch.setenv("ANYINT_BASE_URL", base_url)
-    monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
-    result = CliRunner().invoke(app, [*args, "--store", str(tmp_path / "store")])
+    result = CliRunner().invoke(app, [*args, "--store", str(input_dir / "store")])
     assert result.exit_code != 0
     assert re.search(message, result.output), result.output
     assert "Traceback" not in result.output

@@ -29,10 +29,10 @@ from anyint_cli.embedded import embedded_gateway
 from blocks import AssetStore
 from callbacks import read_inbox
 from emulator.app import EmulatorApp
-from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport
-from tests.conftest import CANARY_KEY, created_task_ids
+from tests.conftest import CANARY_KEY, created_task_ids, in_process_client
 
-from ._matrix import STEPS, fill, make_parent, task_step
+from ._matrix import STEPS
+from ._steps import fill, make_parent, task_step
 from ._support import CALLBACK_TOKEN, gateway_config
 
 #: Every test here talks to the receiver running as a process of its own.
@@ -223,9 +223,7 @@ async def test_emulator_callbacks_of_every_route_reach_the_process(
     await emulator.backend.callbacks.drain()
     deliveries = emulator.backend.callbacks.log
     assert deliveries and {d.status for d in deliveries} == {200}, deliveries
-    async with httpx.AsyncClient(
-        transport=EmulatorTransport(emulator), base_url=IN_PROCESS_BASE_URL
-    ) as control:
+    async with in_process_client(emulator) as control:
         task_ids = (await created_task_ids(control))[1:]  # the parent song used a placeholder
     assert len(task_ids) == len(steps)
     for task_id in task_ids:

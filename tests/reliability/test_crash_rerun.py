@@ -46,7 +46,7 @@ from emulator.app import create_app
 from emulator.server import ThreadedEmulatorServer
 from tasks.resolve import adopt
 
-from ._support import gateway_config, raw_keys
+from ._support import MUSIC_CREATE_PATHS, MUSIC_KINDS, MUSIC_ROUTES, gateway_config, raw_keys
 
 #: Every test here runs the flow in processes of its own.
 pytestmark = pytest.mark.process
@@ -64,27 +64,9 @@ LOOK_EVERY = 0.01
 STAGE_TIMEOUT = 30.0
 RUN_TIMEOUT = 60.0
 
-#: Create path per pipeline step; each must be called exactly once over both runs.
-CREATE_PATHS = {
-    "lyrics": "/suno/generate-lyrics",
-    "song": "/suno/generate",
-    "stems": "/suno/vocal-removal",
-    "wav": "/suno/wav-generate",
-    "cover_art": "/suno/generate-cover",
-    "music_video": "/suno/mp4-generate",
-}
-ROUTE_OF_STEP = {
-    "lyrics": "suno.generate-lyrics",
-    "song": "suno.generate",
-    "stems": "suno.vocal-removal",
-    "wav": "suno.wav-generate",
-    "cover_art": "suno.generate-cover",
-    "music_video": "suno.mp4-generate",
-}
-STEP_OF_ROUTE = {route: step for step, route in ROUTE_OF_STEP.items()}
+# Each create path of the pipeline (MUSIC_CREATE_PATHS) must be called exactly once over both runs.
+STEP_OF_ROUTE = {route: step for step, route in MUSIC_ROUTES.items()}
 FOLLOW_UPS = ("suno.vocal-removal", "suno.wav-generate", "suno.generate-cover")
-#: Manifest kinds the finished pipeline stores (audio = both song tracks, image = their art).
-KINDS = {"lyrics", "audio", "image", "stem", "wav", "cover_art", "music_video"}
 
 
 @dataclass
@@ -332,7 +314,7 @@ def finish(process: subprocess.Popen[bytes], log: Path) -> int:
 
 def creates(calls: list[dict[str, Any]]) -> dict[str, list[str | None]]:
     """Create calls per create path: the task id each made (None when it made none)."""
-    out: dict[str, list[str | None]] = {path: [] for path in CREATE_PATHS.values()}
+    out: dict[str, list[str | None]] = {path: [] for path in MUSIC_CREATE_PATHS.values()}
     for call in calls:
         if call["method"] == "POST" and call["path"] in out:
             out[call["path"]].append(call["created_task_id"])
@@ -364,7 +346,7 @@ def assert_resumed_store(store_dir: Path, result: dict[str, Any]) -> None:
     manifest = json.loads((store_dir / result["manifest_key"]).read_text())
     keys = [entry["key"] for entry in manifest["assets"]]
     assert len(keys) == len(set(keys)), keys
-    assert {entry["kind"] for entry in manifest["assets"]} == KINDS
+    assert {entry["kind"] for entry in manifest["assets"]} == MUSIC_KINDS
     returned = {r["key"] for records in result["assets"].values() for r in records}
     assert set(keys) == returned
     for entry in manifest["assets"]:
@@ -403,7 +385,7 @@ def test_killed_after_a_stage_the_resume_completes_without_paying_twice(
 
     # One create per logical step, over both executions; the resume owns exactly those tasks.
     assert {path: len(ids) for path, ids in made.items()} == dict.fromkeys(made, 1), made
-    assert result["task_ids"] == {step: made[path][0] for step, path in CREATE_PATHS.items()}
+    assert result["task_ids"] == {step: made[path][0] for step, path in MUSIC_CREATE_PATHS.items()}
     # Whatever the killed execution had submitted, the resume reused rather than paid for.
     submitted_before = {STEP_OF_ROUTE[r] for r, s in at_kill.journals.items() if s == "created"}
     submitted_before |= {STEP_OF_ROUTE[r] for r, s in at_kill.journals.items() if s == "done"}

@@ -22,7 +22,8 @@ from anyint_cli.run import FlowRunFailed, execute
 from tasks import RunDeadlineError
 from tests.conftest import EmulatedGateway
 
-from ._matrix import POLL_INTERVAL, STEPS, task_step
+from ._matrix import STEPS
+from ._steps import POLL_INTERVAL, task_step
 from ._support import calls, created_ids, failure_of, flow_run_id, resume
 
 DEADLINE = 1.0

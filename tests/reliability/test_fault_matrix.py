@@ -1,6 +1,6 @@
 """Fault matrix: every route family under every fault the emulator can inject.
 
-Each row runs one logical step inside a small Prefect flow (``_matrix.task_step`` /
+Each row runs one logical step inside a small Prefect flow (``_steps.task_step`` /
 ``sync_step``) and checks that it recovers from a transient fault, or fails fast with a clear
 message that keeps the gateway task id; that the call log shows no second create; and that the
 store holds no temporary file and only assets matching their records.
@@ -29,24 +29,13 @@ from prefect.client.schemas.objects import State
 from blocks import AssetStore
 from callbacks import read_inbox
 from emulator.app import EmulatorApp
-from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport, ThreadedEmulatorServer
+from emulator.server import ThreadedEmulatorServer
 from tasks import GatewayConfig, SubmitInDoubtError
 from tasks.resolve import adopt, forget
-from tests.conftest import EmulatedGateway
+from tests.conftest import EmulatedGateway, in_process_client
 
-from ._matrix import (
-    FAIL_FAST_SECONDS,
-    READ_TIMEOUT,
-    SLOW_SECONDS,
-    Expect,
-    Fault,
-    Step,
-    cases,
-    fill,
-    make_parent,
-    sync_step,
-    task_step,
-)
+from ._matrix import READ_TIMEOUT, SLOW_SECONDS, Expect, Fault, Step, cases
+from ._steps import FAIL_FAST_SECONDS, fill, make_parent, sync_step, task_step
 from ._support import (
     FORGET_HINT,
     assert_store_consistent,
@@ -76,9 +65,7 @@ async def _wired(
     """The gateway the flows use and a control-plane client: in process, or over a real socket
     (then ``ANYINT_BASE_URL`` points the flows at it, as a user would)."""
     if not threaded:
-        async with httpx.AsyncClient(
-            transport=EmulatorTransport(emulator), base_url=IN_PROCESS_BASE_URL
-        ) as c:
+        async with in_process_client(emulator) as c:
             yield gateway.config, c
         return
     with ThreadedEmulatorServer(emulator) as server:

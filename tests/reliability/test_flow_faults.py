@@ -28,6 +28,7 @@ from tests.conftest import EmulatedGateway
 
 from ._support import (
     ADOPT_HINT,
+    MUSIC_CREATE_PATHS,
     assert_store_consistent,
     calls,
     failure_of,
@@ -84,20 +85,28 @@ class FlowCase:
 
 _MUSIC_CREATES = 6  # lyrics, song, stems, WAV, cover art, music video
 #: The music-video step each create path belongs to.
-_MUSIC_STEPS = {
-    "/suno/generate-lyrics": "lyrics",
-    "/suno/generate": "song",
-    "/suno/vocal-removal": "stems",
-    "/suno/wav-generate": "wav",
-    "/suno/generate-cover": "cover_art",
-    "/suno/mp4-generate": "music_video",
-}
+_MUSIC_STEPS = {path: step for step, path in MUSIC_CREATE_PATHS.items()}
+
+
+def _music(
+    case_id: str,
+    faults: list[tuple[str, dict[str, Any]]],
+    params: dict[str, Any] = _FAST_MUSIC,
+    **options: Any,
+) -> FlowCase:
+    """A ``music_video`` row; unless ``options`` say otherwise, each of its steps creates once."""
+    options = {"creates": _MUSIC_CREATES, **options}
+    return FlowCase(case_id, "music_video", params, faults, **options)
+
+
+def _in_doubt(call: str, resolve: Literal["adopt", "forget"]) -> dict[str, Any]:
+    """The options of a row that ends in doubt on the create ``call``, then is resolved."""
+    return dict(error=SubmitInDoubtError, match=ADOPT_HINT, resolve=resolve, doubt_call=call)
+
 
 CASES: list[FlowCase] = [
-    FlowCase(
+    _music(
         "music-video-transient",
-        "music_video",
-        _FAST_MUSIC,
         [
             ("POST /suno/generate-lyrics", {"fault": "status", "status": 503}),
             ("POST /suno/generate", {"fault": "status", "status": 429, "retry_after": 0.1}),
@@ -108,53 +117,37 @@ CASES: list[FlowCase] = [
             ("POST /suno/mp4-generate", {"fault": "status", "status": 503}),
             ("GET /suno/query/mp4", {"fault": "status", "status": 500}),
         ],
-        creates=_MUSIC_CREATES,
         slow=True,
     ),
-    FlowCase(
+    _music(
         "music-video-callbacks",
-        "music_video",
-        {"poll_interval": 0.5},  # slow polls: the callbacks do the waking
         [
             ("POST /suno/generate", {"fault": "callback_duplicate"}),
             ("POST /suno/wav-generate", {"fault": "callback_drop"}),
             ("POST /suno/mp4-generate", {"fault": "callback_delay", "seconds": 0.3}),
         ],
-        creates=_MUSIC_CREATES,
+        {"poll_interval": 0.5},  # slow polls: the callbacks do the waking
         receiver=True,
     ),
-    FlowCase(
+    _music(
         "music-video-mp4-failed",
-        "music_video",
-        _FAST_MUSIC,
         [("POST /suno/mp4-generate", {"fault": "task_failed"})],
-        creates=_MUSIC_CREATES,
         error=TaskFailedError,
         match="GENERATE_MP4_FAILED",
         failed_route="/suno/mp4-generate",
     ),
-    FlowCase(
+    _music(
         "music-video-stems-in-doubt",
-        "music_video",
-        _FAST_MUSIC,
         [("POST /suno/vocal-removal", {"fault": "drop_after"})],
         creates=_MUSIC_CREATES - 1,  # no music video after a step in doubt
-        error=SubmitInDoubtError,
-        match=ADOPT_HINT,
-        resolve="adopt",
-        doubt_call="POST /suno/vocal-removal",
+        **_in_doubt("POST /suno/vocal-removal", "adopt"),
     ),
-    FlowCase(
+    _music(
         "music-video-mp4-500-in-doubt",
-        "music_video",
-        _FAST_MUSIC,
         # A 500 answering a create proves nothing: the task may exist. Here it does not.
         [("POST /suno/mp4-generate", {"fault": "status", "status": 500})],
         creates=_MUSIC_CREATES - 1,
-        error=SubmitInDoubtError,
-        match=ADOPT_HINT,
-        resolve="forget",
-        doubt_call="POST /suno/mp4-generate",
+        **_in_doubt("POST /suno/mp4-generate", "forget"),
     ),
     FlowCase(
         "video-dashscope-status-after-502",
@@ -167,10 +160,7 @@ CASES: list[FlowCase] = [
             )
         ],
         creates=1,
-        error=SubmitInDoubtError,
-        match=ADOPT_HINT,
-        resolve="adopt",
-        doubt_call="POST /dashscope/v1/services/aigc/video-generation/video-synthesis",
+        **_in_doubt("POST /dashscope/v1/services/aigc/video-generation/video-synthesis", "adopt"),
     ),
     FlowCase(
         "video-kling-transient",

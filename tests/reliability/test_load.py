@@ -38,27 +38,19 @@ from prefect.flow_engine import run_flow
 from flows.music_video import MusicVideoResult, music_video
 from tests.conftest import EmulatedGateway
 
+from ._support import MUSIC_CREATE_PATHS, MUSIC_KINDS
+
 #: Flows in the default run (the time budget of ``make test``); see the module docstring.
 DEFAULT_FLOWS = 10
 FLOWS = int(os.environ.get("ANYINT_LOAD_FLOWS", DEFAULT_FLOWS))
 #: ``ANYINT_LOAD_DIRECT=1`` calls ``music_video(...)`` directly (each call creates its own run),
 #: to reproduce the Prefect test server's 503s on concurrent flow-run creation.
 DIRECT = os.environ.get("ANYINT_LOAD_DIRECT") == "1"
-#: Manifest kinds of one finished pipeline (audio = both tracks, image = their art).
-KINDS = {"lyrics", "audio", "image", "stem", "wav", "cover_art", "music_video"}
 #: Share of Suno queries answered 503.
 FAULT_SHARE = 0.10
 #: How often the injector reads the call log (it grows with the run: don't read it too often).
 INJECT_EVERY = 0.2
 POLLS = "GET /suno/query/*"
-CREATE_PATHS = {
-    "lyrics": "/suno/generate-lyrics",
-    "song": "/suno/generate",
-    "stems": "/suno/vocal-removal",
-    "wav": "/suno/wav-generate",
-    "cover_art": "/suno/generate-cover",
-    "music_video": "/suno/mp4-generate",
-}
 
 
 def _polls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -89,7 +81,7 @@ def _check_stored(gateway: EmulatedGateway, result: MusicVideoResult) -> int:
     keys = [entry["key"] for entry in manifest["assets"]]
     assert len(keys) == len(set(keys)), keys
     assert set(keys) == {r.key for records in result.assets.values() for r in records}
-    assert {entry["kind"] for entry in manifest["assets"]} == KINDS
+    assert {entry["kind"] for entry in manifest["assets"]} == MUSIC_KINDS
     for entry in manifest["assets"]:
         with gateway.store.open(entry["key"]) as handle:
             data = handle.read()
@@ -143,7 +135,7 @@ async def test_concurrent_music_videos_with_503s_on_polls(
     polls = _polls(calls)
     faulted = sum(1 for c in polls if c["fault"] == "status")
     # One create per step per flow: the creates the gateway made are exactly the flows' tasks.
-    for step, path in CREATE_PATHS.items():
+    for step, path in MUSIC_CREATE_PATHS.items():
         made = [c["created_task_id"] for c in calls if c["method"] == "POST" and c["path"] == path]
         assert len(made) == FLOWS and None not in made, (step, len(made))
         assert sorted(made) == sorted(r.task_ids[step] for r in results), step

@@ -36,10 +36,11 @@ from anyint_cli.embedded import embedded_gateway
 from blocks import AssetStore
 from callbacks import create_callback_app
 from emulator.app import EmulatorApp
-from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport
+from emulator.server import IN_PROCESS_BASE_URL
 from flows import start_run
-from tasks import FinishedTask, fetch, submit, wait
+from tasks import FinishedTask, RunConfig, fetch, submit, wait
 from tasks.generation import gemini_image
+from tests.conftest import in_process_client
 
 from ._support import RECEIVER_URL, inject
 
@@ -189,13 +190,19 @@ async def failing_steps() -> list[str]:
     return errors
 
 
+async def _song(prompt: str) -> tuple[RunConfig, dict[str, Any], FinishedTask]:
+    """In the current flow run: submit a simple-mode song and wait for it (with callbacks on,
+    when configured). Returns the run, the request body and the finished task."""
+    body = {"customMode": False, "instrumental": False, "model": "V5", "prompt": prompt}
+    run = await start_run(_RUN)
+    submitted = await submit(run, "suno.generate", body)
+    return run, body, await wait(run, submitted)
+
+
 @flow(name="reliability-secrets-suno")
 async def suno_song() -> int:
     """A song with callbacks on: the token goes out in callBackUrl, the callbacks come back."""
-    body = {"customMode": False, "instrumental": False, "model": "V5", "prompt": "a secret song"}
-    run = await start_run(_RUN)
-    submitted = await submit(run, "suno.generate", body)
-    finished = await wait(run, submitted)
+    run, body, finished = await _song("a secret song")
     return len(await fetch(run, finished, request=body, model="V5"))
 
 
@@ -266,10 +273,7 @@ async def use_finished(finished: FinishedTask) -> int:
 @flow(name="reliability-secrets-hand-on")
 async def wait_and_hand_on() -> int:
     """Wait for a song, then hand the finished task on to a subflow."""
-    body = {"customMode": False, "instrumental": False, "model": "V5", "prompt": "handed on"}
-    run = await start_run(_RUN)
-    submitted = await submit(run, "suno.generate", body)
-    finished = await wait(run, submitted)
+    _, _, finished = await _song("handed on")
     return await use_finished(finished)
 
 
@@ -322,9 +326,7 @@ async def test_flows_leak_no_key_and_no_token(
             run_ids.add(str(state.state_details.flow_run_id))
         state = await suno_song(return_state=True)
         run_ids.add(str(state.state_details.flow_run_id))
-        async with httpx.AsyncClient(
-            transport=EmulatorTransport(emulator), base_url=IN_PROCESS_BASE_URL
-        ) as control:
+        async with in_process_client(emulator) as control:
             await inject(control, "POST /suno/wav-generate", fault="status", status=400)
             state = await failing_steps(return_state=True)
         run_ids.add(str(state.state_details.flow_run_id))

@@ -22,7 +22,8 @@ from prefect.flow_engine import run_flow_async
 from tasks import journal
 from tests.conftest import EmulatedGateway
 
-from ._matrix import STEPS, task_step
+from ._matrix import STEPS
+from ._steps import task_step
 from ._support import (
     assert_store_consistent,
     calls,
@@ -35,13 +36,17 @@ from ._support import (
 VIDEO = next(s for s in STEPS if s.name == "dashscope-video")
 #: The gateway sits this long on the create: the loser waits for the winner's task id.
 HOLD = 2.0
+#: A safety net only, never what the test waits for: a run that ends without reaching the
+#: barrier releases it at once (see the test), so under any load the barrier waits for the other
+#: run itself, however long that run takes to start.
+BARRIER_SAFETY_SECONDS = 600.0
 
 
 def _both_find_it_unclaimed(monkeypatch: pytest.MonkeyPatch) -> threading.Barrier:
     """Force the worst interleaving of two submits: each reads the journal (nothing claimed
     yet) before either claims, so only the claim's exclusive create can keep one of them from
     sending. Later reads (the loser waiting for the winner's task id) pass straight through."""
-    barrier = threading.Barrier(2, timeout=20)
+    barrier = threading.Barrier(2, timeout=BARRIER_SAFETY_SECONDS)
     first_reads = itertools.count()
     latest = journal.latest
 
@@ -70,12 +75,19 @@ async def test_runs_sharing_a_key_started_together_create_once(
     # creating them at once makes the harness's SQLite server back one of them off for seconds.
     async with get_client() as client:
         runs = [await client.create_flow_run(task_step, parameters=params) for _ in range(2)]
-    states = await asyncio.gather(
-        *(
-            run_flow_async(task_step, flow_run=run, parameters=params, return_type="state")
-            for run in runs
+
+    async def execute(flow_run: Any) -> Any:
+        state = await run_flow_async(
+            task_step, flow_run=flow_run, parameters=params, return_type="state"
         )
-    )
+        # Only the two first reads wait at the barrier, so a run that has ended while a party
+        # still waits never read: nobody can come to release the waiting run. Break the barrier
+        # so that it fails now (the race did not happen) instead of waiting out the safety net.
+        if barrier.n_waiting:
+            barrier.abort()
+        return state
+
+    states = await asyncio.gather(*(execute(run) for run in runs))
     assert all(s.is_completed() for s in states), [s.message for s in states]
     results: list[dict[str, Any]] = [await s.aresult() for s in states]
     log = await calls(control)

@@ -7,14 +7,15 @@ work, an ``idempotency_key`` shares work, and doubt is never resolved by re-send
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
-from prefect import flow
+from prefect import flow, get_client
 
+from anyint import TaskFailedError
 from emulator.media import probe
-from flows._common import start_run
+from flows import start_run
 from tasks import (
     AssetRecord,
     SubmitInDoubtError,
@@ -26,7 +27,9 @@ from tasks import (
     wait,
 )
 from tasks.resolve import adopt, forget
-from tests.conftest import EmulatedGateway, created_task_ids, resume_flow_run
+from tests.conftest import EmulatedGateway, call_log, created_task_ids, resume_flow_run
+
+E = TypeVar("E", bound=Exception)
 
 ROUTE = "dashscope.video-synthesis"
 CREATE = "POST /dashscope/v1/services/aigc/video-generation/*"
@@ -56,10 +59,21 @@ async def video_flow(
     return await fetch(run, finished, request=body, model=body["model"])
 
 
-async def _faulted_run(control: httpx.AsyncClient, fault: str, **extra: Any) -> Any:
-    """Run ``video_flow`` with ``fault`` on its create; return the final state."""
+async def _fails_under(
+    control: httpx.AsyncClient, fault: str, error: type[E], match: str | None = None, **extra: Any
+) -> tuple[Any, E]:
+    """Run ``video_flow`` with ``fault`` on its create, which must make it fail with ``error``
+    (its message matching ``match``); return the final state and the error."""
     await control.post("/_emulator/faults", json={"match": CREATE, "fault": fault, **extra})
-    return await video_flow(BODY, return_state=True)
+    state = await video_flow(BODY, return_state=True)
+    with pytest.raises(error, match=match) as info:
+        await state.aresult()
+    return state, info.value
+
+
+async def _resume(state: Any) -> Any:
+    """Execute the flow run of ``state`` again; return its final state."""
+    return await resume_flow_run(video_flow, state.state_details.flow_run_id)
 
 
 async def _failed_run(**params: Any) -> Any:
@@ -74,8 +88,7 @@ async def test_full_cycle_and_a_new_run_is_new_work(
 ) -> None:
     (asset,) = await video_flow(BODY)
     assert len(await created_task_ids(control)) == 1
-    with gateway.store.open(asset.key) as handle:
-        data = handle.read()
+    data = gateway.read(asset.key)
     facts = probe(data)
     assert facts.video is not None and (facts.video.width, facts.video.height) == (320, 180)
     assert asset.bytes == len(data) and asset.kind == "video" and asset.task_id
@@ -138,18 +151,15 @@ async def test_resume_of_a_done_step_needs_no_gateway_call(
     state = await video_flow(BODY, return_state=True)
     (asset,) = await state.aresult()
     await control.post("/_emulator/reset", json={})  # the gateway forgets every task
-    resumed = await resume_flow_run(video_flow, state.state_details.flow_run_id)
+    resumed = await _resume(state)
     (again,) = await resumed.aresult()
     assert (again.task_id, again.sha256) == (asset.task_id, asset.sha256)
-    calls = (await control.get("/_emulator/calls")).json()["calls"]
-    assert calls == []  # not a create, not a query, not a download
+    assert await call_log(control) == []  # not a create, not a query, not a download
 
 
 async def test_a_lost_task_without_stored_outputs_names_the_way_out(
     gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    from prefect import get_client
-
     flow_run_id = await _failed_run(body=BODY, fail_after_submit=True)
     await control.post("/_emulator/reset", json={})  # the gateway forgets the task
     async with get_client() as client:  # the resumed run gets past the submit this time
@@ -165,18 +175,18 @@ async def test_a_lost_task_without_stored_outputs_names_the_way_out(
 async def test_ambiguous_create_is_never_resent_until_resolved(
     gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    state = await _faulted_run(control, "drop_after")
-    with pytest.raises(SubmitInDoubtError, match="anyint-flows tasks adopt") as info:
-        await state.aresult()
-    digest = info.value.digest
+    state, doubt = await _fails_under(
+        control, "drop_after", SubmitInDoubtError, match="anyint-flows tasks adopt"
+    )
+    digest = doubt.digest
     assert len(await created_task_ids(control)) == 1  # created once, answer lost
-    resumed = await resume_flow_run(video_flow, state.state_details.flow_run_id)
+    resumed = await _resume(state)
     with pytest.raises(SubmitInDoubtError):
         await resumed.aresult()  # a resume refuses to pay again
     (task_id,) = await created_task_ids(control)
     entry = await adopt(gateway.config, digest[:16], task_id)
     assert (entry.state, entry.task_id, entry.adopted) == ("created", task_id, True)
-    resumed = await resume_flow_run(video_flow, state.state_details.flow_run_id)
+    resumed = await _resume(state)
     (asset,) = await resumed.aresult()
     assert asset.task_id == task_id and await created_task_ids(control) == [task_id]
 
@@ -184,13 +194,11 @@ async def test_ambiguous_create_is_never_resent_until_resolved(
 async def test_forget_submits_afresh_exactly_once(
     gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    state = await _faulted_run(control, "status_after", status=502)
-    with pytest.raises(SubmitInDoubtError) as info:
-        await state.aresult()
+    state, doubt = await _fails_under(control, "status_after", SubmitInDoubtError, status=502)
     assert len(await created_task_ids(control)) == 1  # the gateway did the work
-    forgotten = forget(gateway.store, info.value.digest)
+    forgotten = forget(gateway.store, doubt.digest)
     assert forgotten.state == "forgotten"
-    resumed = await resume_flow_run(video_flow, state.state_details.flow_run_id)
+    resumed = await _resume(state)
     await resumed.aresult()
     assert len(await created_task_ids(control)) == 2
 
@@ -198,13 +206,11 @@ async def test_forget_submits_afresh_exactly_once(
 async def test_adopt_of_an_unknown_task_records_nothing(
     gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    state = await _faulted_run(control, "drop_after")
-    with pytest.raises(SubmitInDoubtError) as info:
-        await state.aresult()
-    before = journal.find(gateway.store, info.value.digest)
+    _, doubt = await _fails_under(control, "drop_after", SubmitInDoubtError)
+    before = journal.find(gateway.store, doubt.digest)
     with pytest.raises(ValueError, match="does not know"):
-        await adopt(gateway.config, info.value.digest, "no-such-task")
-    assert journal.find(gateway.store, info.value.digest) == before
+        await adopt(gateway.config, doubt.digest, "no-such-task")
+    assert journal.find(gateway.store, doubt.digest) == before
     with pytest.raises(LookupError, match="no journal entry"):
         forget(gateway.store, "0123456789abcdef")
 
@@ -212,31 +218,27 @@ async def test_adopt_of_an_unknown_task_records_nothing(
 async def test_failed_task_is_resubmitted_once_on_resume(
     gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    from anyint import TaskFailedError
-
-    state = await _faulted_run(control, "task_failed")
-    with pytest.raises(TaskFailedError) as info:
-        await state.aresult()
+    state, failure = await _fails_under(control, "task_failed", TaskFailedError)
     first = await created_task_ids(control)
-    assert info.value.task_id == first[0]
+    assert failure.task_id == first[0]
     # The resume must not hand back the failed task: it submits again, exactly once.
-    resumed = await resume_flow_run(video_flow, state.state_details.flow_run_id)
+    resumed = await _resume(state)
     (asset,) = await resumed.aresult()
     created = await created_task_ids(control)
     assert len(created) == 2 and asset.task_id == created[1]
     # And resuming again reuses the successful one.
-    await resume_flow_run(video_flow, state.state_details.flow_run_id)
+    await _resume(state)
     assert len(await created_task_ids(control)) == 2
 
 
 async def test_success_without_output_is_a_failure_naming_the_task(
     gateway: EmulatedGateway, control: httpx.AsyncClient
 ) -> None:
-    state = await _faulted_run(control, "task_no_output")
-    with pytest.raises(TaskOutputMissingError, match="video_url") as info:
-        await state.aresult()
+    _, missing = await _fails_under(
+        control, "task_no_output", TaskOutputMissingError, match="video_url"
+    )
     (task_id,) = await created_task_ids(control)
-    assert info.value.task_id == task_id and task_id in str(info.value)
+    assert missing.task_id == task_id and task_id in str(missing)
     assert gateway.store.list("assets") == []
     entry = journal.find(gateway.store, journal.entries(gateway.store)[0].digest)
     assert entry.state == "failed"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 from pathlib import Path
 
@@ -11,28 +10,23 @@ import pytest
 from PIL import Image
 from prefect import flow
 
-from flows._common import start_run
+from flows import start_run
 from tasks.generation import dashscope_image, gemini_image
 from tasks.images import load_image
 from tasks.understanding import describe_images
+from tests._media import data_url, png_bytes
 from tests.conftest import EmulatedGateway, created_task_ids, resume_flow_run
-
-
-def png_bytes(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("route", ["anthropic", "gemini"])
 async def test_describe_inline_image(gateway: EmulatedGateway, route: str) -> None:
-    data_url = "data:image/png;base64," + base64.b64encode(png_bytes((220, 20, 20))).decode()
+    image = data_url(png_bytes((220, 20, 20)))
     model = "claude-sonnet-4-6" if route == "anthropic" else "gemini-2.0-flash"
 
     @flow
     async def describe() -> str:
         run = await start_run({})
-        return (await describe_images(run, [data_url], "What is this?", model, route)).answer
+        return (await describe_images(run, [image], "What is this?", model, route)).answer
 
     answer = await describe()
     assert "40" in answer and "30" in answer and "red" in answer.lower()
@@ -66,8 +60,7 @@ async def test_gemini_image_streamed_and_stored(gateway: EmulatedGateway) -> Non
         )
 
     (record,) = await make()
-    with gateway.store.open(record.key) as handle:
-        image = Image.open(io.BytesIO(handle.read()))
+    image = Image.open(io.BytesIO(gateway.read(record.key)))
     assert image.format == "PNG" and record.kind == "image" and record.bytes > 0
 
 
@@ -80,8 +73,7 @@ async def test_dashscope_image_at_requested_size(
         return await dashscope_image(run, "a poster", "qwen-image-plus", size="328*200")
 
     (record,) = await make()
-    with gateway.store.open(record.key) as handle:
-        assert Image.open(io.BytesIO(handle.read())).size == (328, 200)
+    assert Image.open(io.BytesIO(gateway.read(record.key))).size == (328, 200)
     assert record.source_url and record.request and record.request["model"] == "qwen-image-plus"
     assert await created_task_ids(control) == []  # a sync route creates no task
 

@@ -3,7 +3,7 @@
 No language model runs here. An answer describes each input image by what the bytes really hold
 (format, size, dominant colour, via :func:`emulator.media.describe_image`) and echoes the question,
 so a test can check that the image it sent is the image that was read. The Anthropic and Gemini
-routes share this module; tool choice and structured output live in :mod:`emulator.tool_use`.
+routes share this module; tool choice and structured output live in :mod:`.tool_use`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .backend import Backend
-from .errors import EmulatorError
-from .media import ImageFacts, describe_image
+from ..backend import Backend
+from ..errors import EmulatorError
+from ..media import ImageFacts, describe_image
 
 __all__ = [
     "IMAGE_MIME",
@@ -37,6 +37,7 @@ __all__ = [
     "read_own_asset",
     "shorten",
     "split_for_stream",
+    "stream_pace",
 ]
 
 #: Pillow format name -> MIME type, for the formats ``describe_image`` reads.
@@ -172,6 +173,11 @@ def split_for_stream(text: str, *, words: int = 5) -> list[str]:
         half = len(text) // 2
         pieces = [text[:half], text[half:]]
     return pieces
+
+
+def stream_pace(backend: Backend) -> float:
+    """Seconds between stream events: none when testing, a reader's pace for a demo."""
+    return 0.02 if backend.profile == "realistic" else 0.0
 
 
 def decode_base64(data: str, *, url_safe: bool = False) -> bytes:

@@ -1,47 +1,36 @@
-"""What the three video task families share (DashScope, Kling native, OpenAI-style videos).
+"""What a video task renders, read from its request: frame size, duration, reference image, seed.
 
-Frame sizes and durations read from a request, reference images, rendering a task's MP4 once,
-the wall-clock times a status was first seen, and job progress. The routes keep only their own
-family's request and response shapes.
-
-Outputs are real H.264 MP4s (:func:`emulator.media.mp4`). A gateway renders 720p or 1080p; the
-emulator renders a small 16:9 (or requested aspect) frame unless a request names an exact size,
-so a task finishes in a fraction of a second. A duration is always honoured.
+A gateway renders 720p or 1080p; the emulator renders a small 16:9 (or requested aspect) frame
+unless a request names an exact size, so a task finishes in a fraction of a second. A duration is
+always honoured.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import numpy as np
-
-from .backend import Backend, Task
-from .errors import EmulatorError
-from .media import ImageFacts, describe_image, mp4, seed_color
+from ..backend import Backend
+from ..errors import EmulatorError
+from ..media import ImageFacts, describe_image, seed_color
 
 __all__ = [
     "DEFAULT_SECONDS",
-    "FAILURE_MESSAGE",
     "MAX_SECONDS",
     "MAX_SIDE",
+    "PromptedBody",
     "VideoSpec",
     "aspect_size",
+    "body_clip",
+    "clip",
     "fps_for",
     "image_ref",
     "parse_seconds",
     "parse_size",
-    "progress",
     "seed_for",
-    "seen_at",
-    "serve_video",
-    "video_bytes",
-    "video_bytes_now",
 ]
 
 DEFAULT_SECONDS = 5
@@ -51,8 +40,6 @@ MAX_SECONDS = 60
 MAX_SIDE = 1920
 #: Short side of the frames rendered when a request gives no exact size.
 SMALL_SIDE = 180
-#: ``output.message`` / ``task_status_msg`` / ``error.message`` of a task failed by a fault.
-FAILURE_MESSAGE = "video generation failed (injected task_failed fault)"
 _SEED_TRIES = 256
 
 
@@ -218,88 +205,65 @@ def seed_for(backend: Backend, *parts: object, color: str | None = None) -> int:
     return backend.media_seed(*parts)
 
 
-# -- rendering ------------------------------------------------------------------------------------
+def clip(
+    backend: Backend,
+    frame: tuple[int, int],
+    seconds: int,
+    *,
+    text: str | None,
+    audio: bool,
+    seed_parts: tuple[object, ...],
+    reference: ImageFacts | None,
+) -> VideoSpec:
+    """The clip a create asks for; a reference image gives its first frame that image's colour.
+
+    Args:
+        backend: Gateway state (media seeds).
+        frame: Rendered width and height.
+        seconds: Requested length.
+        text: Caption (the prompt).
+        audio: Whether the clip gets a soundtrack.
+        seed_parts: The request values the seed is drawn from (each family has its own).
+        reference: What the reference image holds, if one was read.
+    """
+    width, height = frame
+    seed = seed_for(backend, *seed_parts, color=reference.color_name if reference else None)
+    return VideoSpec(width, height, seconds, fps_for(width, height), seed, text, audio)
 
 
-def _render(spec: VideoSpec) -> bytes:
-    audio = None
-    if spec.audio:
-        # A quiet two-note drone: enough for players and probes to see a real AAC track.
-        rate = 24000
-        t = np.arange(round(spec.duration * rate)) / rate
-        root = 110.0 * 2 ** ((spec.seed % 12) / 12)
-        audio = 0.2 * np.sin(2 * np.pi * root * t) + 0.1 * np.sin(2 * np.pi * 1.5 * root * t)
-        return mp4(
-            seed=spec.seed,
-            width=spec.width,
-            height=spec.height,
-            duration=spec.seconds,
-            fps=spec.fps,
-            audio=audio,
-            sample_rate=rate,
-            text=spec.text,
-        )
-    return mp4(
-        seed=spec.seed,
-        width=spec.width,
-        height=spec.height,
-        duration=spec.seconds,
-        fps=spec.fps,
-        text=spec.text,
+class PromptedBody(Protocol):
+    """What Kling native and OpenAI-style video bodies share: a prompt and the sound switches."""
+
+    @property
+    def prompt(self) -> str | None:
+        """Text of the clip (its caption)."""
+
+    @property
+    def generate_audio(self) -> bool | None:
+        """Whether to generate an audio track."""
+
+    @property
+    def sound(self) -> str | None:
+        """Omni audio mode, ``on`` or ``off``."""
+
+
+def body_clip(
+    backend: Backend,
+    body: PromptedBody,
+    frame: tuple[int, int],
+    seconds: int,
+    *,
+    seed_parts: tuple[object, ...],
+    reference: ImageFacts | None,
+) -> VideoSpec:
+    """:func:`clip` of a Kling-style body: captioned with its prompt, sound on when asked for."""
+    audio = bool(body.generate_audio) or body.sound == "on"
+    return clip(
+        backend,
+        frame,
+        seconds,
+        text=body.prompt,
+        audio=audio,
+        seed_parts=seed_parts,
+        reference=reference,
     )
-
-
-async def video_bytes(task: Task, spec: VideoSpec) -> bytes:
-    """The task's MP4, rendered once (in a worker thread, so the server keeps answering)."""
-    data: bytes | None = task.data.get("_mp4")
-    if data is not None:
-        return data
-    pending: asyncio.Future[bytes] | None = task.data.get("_mp4_pending")
-    if pending is None:
-        # Concurrent polls share one render.
-        pending = asyncio.ensure_future(asyncio.to_thread(_render, spec))
-        task.data["_mp4_pending"] = pending
-    data = await pending
-    task.data["_mp4"] = data
-    return data
-
-
-def video_bytes_now(task: Task, spec: VideoSpec) -> bytes:
-    """The task's MP4 from synchronous code (callback builders), rendered inline if need be."""
-    data: bytes | None = task.data.get("_mp4")
-    if data is None:
-        data = task.data["_mp4"] = _render(spec)
-    return data
-
-
-async def serve_video(backend: Backend, base: str, task: Task, spec: VideoSpec) -> str:
-    """The URL of the task's MP4 (re-issued when the previous one expired)."""
-    data = await video_bytes(task, spec)
-    return backend.serve(base, f"video:{task.id}", "video.mp4", "video/mp4", lambda: data)
-
-
-# -- times and progress ---------------------------------------------------------------------------
-
-
-def seen_at(task: Task, status: str) -> float:
-    """Wall-clock time (Unix seconds) at which ``status`` was first reported for ``task``."""
-    seen: dict[str, float] = task.data.setdefault("_seen", {})
-    if status == task.stages[0]:
-        return float(task.data.get("wall", seen.setdefault(status, time.time())))
-    return seen.setdefault(status, time.time())
-
-
-def progress(backend: Backend, task: Task, status: str) -> int:
-    """0 before work starts, 100 once over, and in between the share of the run elapsed."""
-    if status == task.stages[0]:
-        return 0
-    if backend.is_done(task, status):
-        return 100
-    timing = backend.timing[task.family]
-    if timing.after_polls is not None:
-        done = task.polls / (timing.after_polls * task.last)
-    elif timing.after_seconds:
-        done = (backend.clock() - task.created) / (timing.after_seconds * task.last)
-    else:
-        done = 1.0
-    return min(99, max(1, round(100 * done)))

@@ -10,8 +10,8 @@ from pydantic.alias_generators import to_snake
 
 from ..backend import Backend
 from ..errors import EmulatorError
-from ..tool_use import ToolSpec
-from ..understanding import (
+from .tool_use import ToolSpec
+from .understanding import (
     Attachment,
     decode_base64,
     describe_bytes,
@@ -157,38 +157,54 @@ def read_request(
         if role not in (None, "user", "model", "function"):
             raise _bad(f"contents[{i}].role", "must be 'user' or 'model'")
         from_user = role != "model"
-        last = i == len(contents) - 1
-        texts: list[str] = []
+        turn = _Turn(backend, own_base, from_user=from_user, last=i == len(contents) - 1)
         reading.text_tokens += 3
-        for j, part in enumerate(parts):
-            where = f"contents[{i}].parts[{j}]"
-            kinds = [k for k in _PART_KINDS if get(part, k) is not None]
-            if not kinds and not any(k in _OTHER_PART_KEYS for k in part):
-                raise _bad(where, f"a part needs one of {', '.join(_PART_KINDS)}")
-            text = part.get("text")
-            if text is not None:
-                if not isinstance(text, str):
-                    raise _bad(f"{where}.text", "must be a string")
-                texts.append(text)
-                reading.text_tokens += estimate_tokens(text)
-            attachment = _media(part, where, backend, own_base)
-            if attachment is not None:
-                reading.image_tokens += _IMAGE_TOKENS
-                if from_user:
-                    reading.attachments.append(attachment)
-            call = get(part, "functionCall")
-            if call is not None:
-                reading.text_tokens += estimate_tokens(dumps(call))
-            response = get(part, "functionResponse")
-            if response is not None:
-                if not isinstance(response, Mapping) or not isinstance(response.get("name"), str):
-                    raise _bad(f"{where}.functionResponse", "needs a 'name' and a 'response'")
-                reading.text_tokens += estimate_tokens(dumps(response))
-                if last:
-                    reading.function_results.append((response["name"], response.get("response")))
+        texts = [
+            text
+            for j, part in enumerate(parts)
+            if (text := _read_part(reading, part, f"contents[{i}].parts[{j}]", turn)) is not None
+        ]
         if from_user and texts:
             reading.question = "\n".join(texts)
     specs, tool_tokens = _declarations(tools or ())
     reading.tools = specs
     reading.text_tokens = max(1, reading.text_tokens + tool_tokens)
     return reading
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """Where a part comes from: what reading it needs beyond the part itself."""
+
+    backend: Backend
+    own_base: str
+    from_user: bool
+    last: bool
+
+
+def _read_part(reading: Reading, part: Mapping[str, Any], where: str, turn: _Turn) -> str | None:
+    """Validate one part into ``reading``; returns its text, if it has one."""
+    kinds = [k for k in _PART_KINDS if get(part, k) is not None]
+    if not kinds and not any(k in _OTHER_PART_KEYS for k in part):
+        raise _bad(where, f"a part needs one of {', '.join(_PART_KINDS)}")
+    text = part.get("text")
+    if text is not None:
+        if not isinstance(text, str):
+            raise _bad(f"{where}.text", "must be a string")
+        reading.text_tokens += estimate_tokens(text)
+    attachment = _media(part, where, turn.backend, turn.own_base)
+    if attachment is not None:
+        reading.image_tokens += _IMAGE_TOKENS
+        if turn.from_user:
+            reading.attachments.append(attachment)
+    call = get(part, "functionCall")
+    if call is not None:
+        reading.text_tokens += estimate_tokens(dumps(call))
+    response = get(part, "functionResponse")
+    if response is not None:
+        if not isinstance(response, Mapping) or not isinstance(response.get("name"), str):
+            raise _bad(f"{where}.functionResponse", "needs a 'name' and a 'response'")
+        reading.text_tokens += estimate_tokens(dumps(response))
+        if turn.last:
+            reading.function_results.append((response["name"], response.get("response")))
+    return text

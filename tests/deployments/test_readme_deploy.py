@@ -1,0 +1,222 @@
+"""The README's deployment section, typed as written, ends in completed flow runs.
+
+The five commands are read from README.md itself, so the test and the README cannot drift. They
+run from the repository root in shells of their own, as a user runs them: the server and the
+worker in the background, ``anyint-flows setup`` and ``prefect deploy`` in a terminal (a pseudo-
+terminal here), where any prompt would wait for an answer and time the test out. The only
+changes: the server listens on a free port (``PREFECT_SERVER_API_PORT``, and the exported URL
+names it), ``PREFECT_HOME`` is a temporary folder, the gateway is ``python -m emulator`` on a free
+port (``ANYINT_*`` for setup and the worker) and the worker polls every second. No
+``ANYINT_PROJECT_DIR`` or other variable: the deployments must find their code by themselves.
+Then every deployment of ``deployments/prefect.yaml`` is run once with its own parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import FlowRun
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from tests.deployments.test_prefect_yaml import deployment_ids
+from tests.deployments.test_workers import _poll
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+#: Bound on the whole test: server start, setup, deploy, and every run on one worker.
+DEADLINE = 600.0
+#: How the five commands start, in order (the rest of each line is the README's).
+EXPECTED = [
+    ".venv/bin/prefect server start",
+    "export PREFECT_API_URL=http://127.0.0.1:4200/api",
+    ".venv/bin/anyint-flows setup",
+    ".venv/bin/prefect deploy --all --prefect-file deployments/prefect.yaml",
+    ".venv/bin/prefect worker start --pool anyint-process",
+]
+
+
+def readme_commands() -> list[str]:
+    """The command lines of the first ``bash`` block under "Deployments and scale-out"."""
+    section = README.read_text().split("## Deployments and scale-out", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
+    assert block, "README: no bash block under 'Deployments and scale-out'"
+    lines = (re.sub(r"\s+#.*$", "", line).strip() for line in block.group(1).splitlines())
+    return [line for line in lines if line]
+
+
+def test_the_readme_gives_exactly_the_five_commands() -> None:
+    assert readme_commands() == EXPECTED
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process and everything it started (its own process group)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@contextmanager
+def background(command: list[str], env: dict[str, str], log: Path) -> Iterator[Path]:
+    """Run ``command`` from the repository root in its own process group; stop it after."""
+    with log.open("wb") as out:  # the child keeps its own copy of the handle
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield log
+    finally:
+        stop(proc)
+
+
+def in_terminal(line: str, env: dict[str, str], timeout: float) -> tuple[int, str]:
+    """Run a shell line in a pseudo-terminal, as typed at a prompt; its exit code and output.
+
+    Raises:
+        AssertionError: Still running after ``timeout`` (waiting for an answer to a prompt?).
+    """
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        ["bash", "-c", line], cwd=ROOT, env=env, stdin=follower, stdout=follower,
+        stderr=follower, start_new_session=True,
+    )  # fmt: skip
+    os.close(follower)
+    out = bytearray()
+
+    def drain() -> None:  # a full terminal buffer would block the command
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the last process holding the terminal is gone
+                return
+            if not chunk:
+                return
+            out.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        output = out.decode(errors="replace")[-3000:]
+        raise AssertionError(f"{line!r} did not finish:\n{output}") from None
+    finally:
+        reader.join(timeout=10)
+        os.close(leader)
+    return code, out.decode(errors="replace")
+
+
+def tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-4000:]
+
+
+async def wait_for(url: str, log: Path, deadline: float) -> None:
+    """Wait until ``url`` answers 200; fail with the end of the server's log after ``deadline``."""
+
+    async def answers() -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=5) as http:
+                return (await http.get(url)).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        await _poll(url, answers, deadline)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}:\n{tail(log)}") from None
+
+
+@pytest.mark.slow
+@pytest.mark.process
+async def test_the_readme_deployment_section_runs_verbatim(tmp_path: Path) -> None:
+    deadline = time.monotonic() + DEADLINE
+    store = tmp_path / "store"
+    server_cmd, export, setup, deploy, worker_cmd = readme_commands()
+    api_port, gateway_port = free_port(), free_port()
+    exported = export.replace("127.0.0.1:4200", f"127.0.0.1:{api_port}")
+    api_url = exported.partition("=")[2]
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "ANYINT_PROJECT_DIR")
+    }
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_API_PORT=str(api_port))
+    anyint = {"ANYINT_BASE_URL": gateway, "ANYINT_API_KEY": "anything", "ANYINT_STORE": str(store)}
+    emulator = [sys.executable, "-m", "emulator", "--port", str(gateway_port), "--timing", "fast"]
+
+    with (
+        background(emulator, env, tmp_path / "emulator.log") as emulator_log,
+        background(["bash", "-c", f"exec {server_cmd}"], env, tmp_path / "server.log") as log,
+    ):
+        await wait_for(f"{api_url}/health", log, deadline)
+        await wait_for(f"{gateway}/_emulator/tasks", emulator_log, deadline)
+
+        code, out = await asyncio.to_thread(
+            in_terminal,
+            f"set -e; {exported}; {setup}; {deploy}",
+            {**env, **anyint},
+            deadline - time.monotonic(),
+        )
+        assert code == 0, out[-4000:]
+        worker_env = {**env, **anyint, "PREFECT_WORKER_QUERY_SECONDS": "1"}  # poll faster
+        worker = ["bash", "-c", f"{exported}; exec {worker_cmd}"]
+        with (
+            background(worker, worker_env, tmp_path / "worker.log") as worker_log,
+            temporary_settings({PREFECT_API_URL: api_url}),
+        ):
+            final = await run_every_deployment(deadline)
+            logs = tail(worker_log)
+
+    states = {name: run.state.name if run.state else None for name, run in final.items()}
+    assert set(states.values()) == {"Completed"}, (states, logs)
+    # Each run wrote to the store setup saved (a flow with assets leaves its manifest there).
+    manifests = {p.parent.name for p in store.glob("runs/*/manifest.json")}
+    assert manifests <= {str(run.id) for run in final.values()} and manifests, manifests
+
+
+async def run_every_deployment(deadline: float) -> dict[str, FlowRun]:
+    """Run each deployment of prefect.yaml once; their flow runs once all are final."""
+    async with get_client() as client:
+        started = {}
+        for name in deployment_ids():
+            deployment = await client.read_deployment_by_name(name)
+            started[name] = (await client.create_flow_run_from_deployment(deployment.id)).id
+        runs: list[FlowRun] = []
+
+        async def all_final() -> bool:
+            nonlocal runs
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(started.values())))
+            )
+            return len(runs) == len(started) and all(r.state and r.state.is_final() for r in runs)
+
+        await _poll("every flow run to finish", all_final, deadline)
+    by_id = {r.id: r for r in runs}
+    return {name: by_id[run_id] for name, run_id in started.items()}
