@@ -29,11 +29,13 @@ pytest: install
 
 test: lint typecheck pytest
 
-# The inner loop (well under a minute): the client, the emulator, the blocks and the receiver,
-# with no Prefect server, no slow case and no real process; stops at the first failure. The flows,
-# tasks, CLI and reliability cases run against a Prefect server and belong to `make test`.
+# The inner loop (about a minute on 2 cores): the client, the emulator, the blocks and the
+# receiver, with no Prefect server, no slow case and no real process, on two xdist workers that
+# take whole files (these tests share no state: each has its own emulator, store and ports);
+# stops at the first failure. Flows, tasks, CLI and reliability cases need a Prefect server and
+# belong to `make test`.
 test-fast: install
-	$(BIN)/pytest -q -x -m "not slow and not process and not prefect"
+	$(BIN)/pytest -q -x -n 2 --dist loadfile -m "not slow and not process and not prefect"
 
 # The main job: the music-video pipeline (+ an image and a video) on the embedded emulator.
 demo: install

@@ -7,6 +7,7 @@ inside the store; anything that could escape it is refused.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -19,6 +20,8 @@ import time
 import uuid
 from collections.abc import AsyncIterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import fsspec
@@ -30,7 +33,7 @@ from pydantic import BaseModel, Field
 from anyint import DEFAULT_MAX_DOWNLOAD_BYTES, AnyIntClient, MediaKind, download
 from anyint.config import settings
 
-__all__ = ["AssetStore", "StoreDocumentError", "StoredAsset", "UnsafeKeyError"]
+__all__ = ["AssetStore", "BrowserLink", "StoreDocumentError", "StoredAsset", "UnsafeKeyError"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 PARTIAL_MARK = ".partial-"
@@ -38,6 +41,9 @@ PARTIAL_MARK = ".partial-"
 _FOREIGN_PARTIAL_TTL = 3600.0
 #: A memory store lives in one process, so a process lock makes its exclusive create atomic.
 _MEMORY_LOCK = threading.Lock()
+#: SigV4, which S3 presigned URLs use, refuses an expiry longer than seven days. (A URL signed
+#: with temporary credentials also stops working when those expire, whichever comes first.)
+_MAX_LINK_EXPIRY = 7 * 24 * 3600
 
 
 class UnsafeKeyError(ValueError):
@@ -46,6 +52,19 @@ class UnsafeKeyError(ValueError):
 
 class StoreDocumentError(ValueError):
     """A JSON document in the store (journal entry, manifest part) that cannot be parsed."""
+
+
+@dataclass(frozen=True)
+class BrowserLink:
+    """A URL a web browser can load for a stored file (see :meth:`AssetStore.browser_url`).
+
+    Attributes:
+        url: An ``http(s):`` or ``data:`` URL.
+        expires_at: When a presigned URL stops working; None for one that does not expire.
+    """
+
+    url: str
+    expires_at: datetime | None = None
 
 
 class StoredAsset(BaseModel):
@@ -104,6 +123,11 @@ def _sweep_partials(fs: AbstractFileSystem, final: str) -> None:
                 fs.rm(stale)
 
 
+def _protocols(fs: AbstractFileSystem) -> set[str]:
+    """The names a filesystem answers to (fsspec gives one string or a tuple)."""
+    return {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+
+
 def check_key(key: str) -> str:
     """Validate a store key and return it normalised (forward slashes, no leading ``./``).
 
@@ -151,6 +175,15 @@ class AssetStore(Block):
         default_factory=lambda: SecretDict({}),
         description="Extra fsspec options (e.g. S3 client_kwargs); values are kept secret.",
     )
+    link_expiry_seconds: int = Field(
+        default=_MAX_LINK_EXPIRY,
+        ge=60,
+        le=_MAX_LINK_EXPIRY,
+        description=(
+            "How long the presigned links in artifacts stay valid (S3 and other signing "
+            "stores), in seconds; at most 7 days, the longest S3 allows."
+        ),
+    )
 
     # -- filesystem ---------------------------------------------------------------------------
 
@@ -185,6 +218,40 @@ class AssetStore(Block):
         """The full URL of ``key``, e.g. ``s3://bucket/prefix/runs/1/song.mp3``."""
         fs, root = self._fs()
         return str(fs.unstrip_protocol(f"{root}/{check_key(key)}"))
+
+    def browser_url(
+        self, key: str, *, inline_limit: int = 0, content_type: str = "application/octet-stream"
+    ) -> BrowserLink | None:
+        """A URL a web browser (the Prefect UI) can load for ``key``, or None when there is none.
+
+        - a store served over ``http(s)``: the file's own URL;
+        - a store that signs URLs (S3, through fsspec's ``sign``): a presigned URL valid for
+          ``link_expiry_seconds``;
+        - any other store (local folder, memory): the content as a ``data:`` URL when it is at
+          most ``inline_limit`` bytes, else None. Never a ``file://`` URL: a web page cannot
+          load local files, so it would show as a broken image.
+
+        Args:
+            key: Store key of the file.
+            inline_limit: Largest file, in bytes, to inline; 0 inlines nothing.
+            content_type: Media type written into a ``data:`` URL.
+        """
+        fs, root = self._fs()
+        path = f"{root}/{check_key(key)}"
+        if _protocols(fs) & {"http", "https"}:
+            return BrowserLink(self.url(key))
+        expires = self.link_expiry_seconds
+        try:
+            signed = str(fs.sign(path, expiration=expires))
+        except NotImplementedError:  # fsspec's default: this store cannot sign
+            signed = ""
+        if signed.startswith(("https://", "http://")):
+            return BrowserLink(signed, datetime.now(UTC) + timedelta(seconds=expires))
+        if inline_limit <= 0 or int(fs.size(path)) > inline_limit:
+            return None
+        with fs.open(path, "rb") as handle:
+            data = base64.b64encode(handle.read()).decode()
+        return BrowserLink(f"data:{content_type};base64,{data}")
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` holds a complete file (asked afresh: see :meth:`_fresh`)."""
@@ -263,7 +330,7 @@ class AssetStore(Block):
         fs, path = self._fresh(key)
         fs.makedirs(posixpath.dirname(path), exist_ok=True)
         _sweep_partials(fs, path)
-        protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+        protocols = _protocols(fs)
         try:
             if "file" in protocols or "local" in protocols:
                 return self._link_new(path, data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 import uvicorn
+from fastapi import FastAPI
 
 from blocks.store import AssetStore
 
@@ -24,7 +25,11 @@ def build_server(argv: list[str] | None = None) -> uvicorn.Server:
     parser = argparse.ArgumentParser(prog="python -m callbacks", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8788)
-    parser.add_argument("--store", default=None, help="fsspec URL (default: ANYINT_STORE)")
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="fsspec URL of the flows' store (default: ANYINT_STORE, else ./output, as the flows)",
+    )
     parser.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
@@ -50,7 +55,12 @@ def main(argv: list[str] | None = None) -> None:
         server = build_server(argv)
     except ValueError as exc:
         raise SystemExit(f"python -m callbacks: {exc}") from None
-    print(f"AnyInt callback receiver on http://{server.config.host}:{server.config.port}")
+    app = server.config.app
+    store_url = app.state.receiver.store_url if isinstance(app, FastAPI) else "?"
+    print(
+        f"AnyInt callback receiver on http://{server.config.host}:{server.config.port}, "
+        f"writing to {store_url}"
+    )
     server.run()
 
 

@@ -11,7 +11,9 @@ in uvicorn's access log) and never echoed in a response.
 
 Statuses: 200 stored or duplicate; 400 malformed JSON or an invalid task id; 404 wrong token or
 unknown family; 405 another method; 413 body over ``max_body``; 422 valid JSON of no known
-shape; 503 the store failed (the gateway retries 5xx, so the callback is not lost).
+shape; 503 the store failed (the gateway retries 5xx, so the callback is not lost). ``GET /healthz``
+names the store (no credentials); a task id its submit journal lacks is stored and warned about
+once (:mod:`callbacks.store_match`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -44,6 +46,8 @@ from blocks.inbox import (
     write_record,
 )
 from blocks.store import AssetStore
+
+from .store_match import JournalIndex, public_store_url
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -67,6 +71,8 @@ _SUCCESS = frozenset({"succeed", "succeeded", "success", "successful", "complete
 _FAILURE = frozenset({"failed", "fail", "failure", "error", "canceled", "cancelled", "expired"})
 _TOKEN_SEGMENT = re.compile(r"(/callbacks/)[^/\s?#\"']+")
 _EVENT_NAMESPACE = uuid.UUID("5b0e3c39-43a4-4f0e-9d55-2f2b6a1f9a10")
+#: Task ids already warned about as unknown; past this many the set starts afresh (memory bound).
+_MAX_WARNED = 10_000
 
 
 class CallbackInfo(NamedTuple):
@@ -277,14 +283,21 @@ def install_token_filter(*names: str) -> None:
 
 
 class _Receiver:
-    """State behind the routes: store, token, limits and in-flight event emissions."""
+    """State behind the routes: store, token, limits and in-flight background work."""
 
-    def __init__(self, store: AssetStore, token: str, max_body: int, emit_events: bool) -> None:
+    def __init__(
+        self, store: AssetStore, token: str, max_body: int, emit_events: bool, recheck: float
+    ) -> None:
         self.store = store
+        self.store_url = public_store_url(store)
         self._token = token.encode()
         self.max_body = max_body
         self.emit_events = emit_events
-        self._pending: set[asyncio.Task[None]] = set()
+        self.journal = JournalIndex(store)
+        self._recheck = recheck
+        self._warned: set[str] = set()
+        self._pending: set[asyncio.Task[None]] = set()  # event emissions
+        self._checks: set[asyncio.Task[None]] = set()  # journal look-ups
 
     def token_ok(self, given: str) -> bool:
         # Bytes, not str: compare_digest refuses non-ASCII str, and a path can carry any.
@@ -336,6 +349,9 @@ class _Receiver:
         logger.info(
             "callback %s task %s phase %s%s", family, task_id, phase, "" if written else " (dup)"
         )
+        if written:
+            # After the answer's work, not before it: the check may list the journal.
+            self._background(self._warn_if_unknown(task_id), self._checks)
         if written and self.emit_events:
             self._emit(record)
         return {"ok": True, "duplicate": not written, "task_id": task_id, "phase": phase}
@@ -346,14 +362,43 @@ class _Receiver:
         except Exception:
             logger.exception("could not build Prefect event for task %s", record.get("task_id"))
             return
-        task = asyncio.get_running_loop().create_task(run_in_threadpool(_emit_sync, kwargs))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._background(run_in_threadpool(_emit_sync, kwargs), self._pending)
+
+    @staticmethod
+    def _background(work: Coroutine[Any, Any, None], into: set[asyncio.Task[None]]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        into.add(task)  # held until done: the loop keeps only weak references to tasks
+        task.add_done_callback(into.discard)
+
+    async def _warn_if_unknown(self, task_id: str) -> None:
+        """Log one warning when the store's submit journal does not know ``task_id``."""
+        try:
+            known = await run_in_threadpool(self.journal.knows, task_id)
+            if not known and self.journal.in_flight:
+                # A submit may be about to record this very id (the callback raced ahead of its
+                # journal write): look once more before calling the store a mismatch.
+                await asyncio.sleep(self._recheck)
+                known = await run_in_threadpool(self.journal.knows, task_id)
+        except Exception:
+            logger.exception("could not read the submit journal of %s", self.store_url)
+            return
+        if known or task_id in self._warned:
+            return
+        if len(self._warned) >= _MAX_WARNED:
+            self._warned.clear()
+        self._warned.add(task_id)
+        logger.warning(
+            "callback for task %s stored in %s, whose submit journal does not know that task: "
+            "wait tasks reading another store will not see it; start the receiver with "
+            "--store <the flows' store URL> (ANYINT_STORE, or the store_block's base_url)",
+            task_id,
+            self.store_url,
+        )
 
     async def drain(self, wait_seconds: float = 10.0) -> None:
-        """Wait for in-flight event emissions (tests, shutdown)."""
-        if self._pending:
-            await asyncio.wait(list(self._pending), timeout=wait_seconds)
+        """Wait for in-flight event emissions and journal checks (tests, shutdown)."""
+        if pending := self._pending | self._checks:
+            await asyncio.wait(pending, timeout=wait_seconds)
 
 
 def _short(exc: Exception) -> str:
@@ -367,6 +412,7 @@ def create_callback_app(
     token: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     emit_events: bool | None = None,
+    journal_recheck: float = 5.0,
 ) -> FastAPI:
     """Build the receiver app.
 
@@ -379,6 +425,9 @@ def create_callback_app(
         emit_events: Emit ``anyint.callback.<phase>`` Prefect events. None: only when a Prefect
             API URL is configured (``PREFECT_API_URL``); without one, emitting would start an
             ephemeral server inside the receiver.
+        journal_recheck: Seconds to wait before looking up an unknown task id again while a
+            submit is in flight (its task id may not be recorded yet); only then is the
+            "unknown task" warning logged.
 
     Returns:
         The FastAPI app; ``app.state.receiver.drain()`` awaits pending event emissions.
@@ -399,7 +448,7 @@ def create_callback_app(
         raise ValueError("max_body must be positive")
     if emit_events is None:
         emit_events = _prefect_api_configured()
-    receiver = _Receiver(store or AssetStore(), resolved, max_body, emit_events)
+    receiver = _Receiver(store or AssetStore(), resolved, max_body, emit_events, journal_recheck)
     # The paths carry the token: mask it wherever uvicorn may log them, however the app is run.
     install_token_filter()
 
@@ -434,8 +483,9 @@ def _add_routes(app: FastAPI, receiver: _Receiver) -> None:
     """``GET /healthz`` and the callback route, which answers a wrong token like no path."""
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, bool]:
-        return {"ok": True}
+    async def healthz() -> dict[str, Any]:
+        # The store as a credential-free URL: an operator can compare it with the flows' one.
+        return {"ok": True, "store": receiver.store_url}
 
     @app.api_route("/callbacks/{token}/{family}", methods=_METHODS, include_in_schema=False)
     async def receive(request: Request, token: str, family: str) -> JSONResponse:

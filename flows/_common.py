@@ -19,6 +19,7 @@ from prefect.context import FlowRunContext
 
 from anyint.records import canonical_json
 from anyint.types.models import Modality, RouteFamily
+from blocks.store import AssetStore, BrowserLink
 from tasks import AssetRecord, GatewayConfig, RunConfig
 from tasks.assets import run_prefix
 
@@ -44,6 +45,12 @@ OPERATIONAL_PARAMETERS = frozenset(
         "stream",  # how an answer travels, not what is asked for
     }
 )
+
+#: Largest image put inline (as a ``data:`` URL) when its store is one a browser cannot reach
+#: (local folder, memory). Base64 adds a third and the URL goes into both the markdown and the
+#: image artifact, so one image costs at most ~700 KB of artifact data, which Prefect keeps in
+#: its database and sends to every page that renders it: enough for a preview, not a burden.
+INLINE_IMAGE_LIMIT = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -152,26 +159,87 @@ def manifest_key(run: RunConfig) -> str:
     return f"{run_prefix(run.flow_run_id)}/manifest.json"
 
 
-def _link(record: AssetRecord) -> str:
-    return f"[{record.key.rsplit('/', 1)[-1]}]({record.uri})"
+def _is_image(record: AssetRecord) -> bool:
+    return record.content_type.startswith("image/")
+
+
+def _name(record: AssetRecord) -> str:
+    return record.key.rsplit("/", 1)[-1]
+
+
+def _link(record: AssetRecord, link: BrowserLink | None) -> str:
+    """The asset's table cell: a link the browser can follow, else its name as text."""
+    if link is None or link.url.startswith("data:"):  # a page cannot open a data: URL as a link
+        return f"`{_name(record)}`"
+    return f"[{_name(record)}]({link.url})"
+
+
+def _image_lines(
+    store: AssetStore, records: list[AssetRecord], links: Mapping[str, BrowserLink | None]
+) -> list[str]:
+    """Markdown showing each image, or saying where to find one that cannot be shown."""
+    lines: list[str] = []
+    for record in filter(_is_image, records):
+        link = links[record.key]
+        if link is not None:
+            lines += [f"![{_name(record)}]({link.url})", ""]
+            continue
+        lines += [
+            f"`{record.key}` is not shown: {record.bytes} bytes is above the "
+            f"{INLINE_IMAGE_LIMIT // 1024} KiB inline limit and a browser cannot load this "
+            f"store. Open `{store.url(record.key)}` where the flow ran.",
+            "",
+        ]
+    expiring = [link.expires_at for link in links.values() if link and link.expires_at]
+    if expiring:
+        lines.append(
+            f"Links are presigned: they expire at {min(expiring):%Y-%m-%d %H:%M} UTC, "
+            f"{store.link_expiry_seconds / 3600:g} hours after publishing "
+            "(`link_expiry_seconds` on the `AssetStore` block sets this)."
+        )
+    return lines
+
+
+def _browser_links(store: AssetStore, records: list[AssetRecord]) -> dict[str, BrowserLink | None]:
+    """Each record's browser URL by key; only images are inlined (a video never is)."""
+    return {
+        r.key: store.browser_url(
+            r.key,
+            inline_limit=INLINE_IMAGE_LIMIT if _is_image(r) else 0,
+            content_type=r.content_type,
+        )
+        for r in records
+    }
 
 
 async def publish_assets(
-    records: Iterable[AssetRecord], *, key: str, title: str, summary: str = ""
+    run: RunConfig,
+    records: Iterable[AssetRecord],
+    *,
+    key: str,
+    title: str,
+    summary: str = "",
 ) -> None:
     """Publish a table and a markdown artifact of stored assets, and image artifacts for images.
 
+    Every link and image is a URL a browser loads (see :meth:`AssetStore.browser_url`):
+    presigned for S3, inline for a small image in a local or memory store; an image that is
+    neither is named with its store URL as text, never as a broken ``file://`` image.
+
     Args:
+        run: The flow run's configuration (its store makes the URLs).
         records: Stored assets.
         key: Artifact key (lowercase letters, digits and dashes).
         title: Heading of the markdown artifact.
         summary: Extra markdown placed under the heading.
     """
     records = list(records)
+    store = (await run.gateway.connect()).store
+    links = _browser_links(store, records)
     rows: list[dict[str, Any]] = [
         {
             "kind": r.kind,
-            "file": r.key.rsplit("/", 1)[-1],
+            "file": _name(r),
             "bytes": r.bytes,
             "sha256": r.sha256[:16],
             "task": r.task_id or "-",
@@ -188,9 +256,16 @@ async def publish_assets(
         "| kind | asset | bytes | sha256 |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {r.kind} | {_link(r)} | {r.bytes} | `{r.sha256[:16]}` |" for r in records]
+    lines += [
+        f"| {r.kind} | {_link(r, links[r.key])} | {r.bytes} | `{r.sha256[:16]}` |" for r in records
+    ]
+    lines += ["", *_image_lines(store, records, links)]
     await acreate_markdown_artifact("\n".join(lines), key=key, description=title)
-    for record in records:
-        if record.content_type.startswith("image/"):
-            await acreate_image_artifact(record.uri, description=f"{record.kind}: {record.key}")
+    for record in filter(_is_image, records):
+        if (link := links[record.key]) is not None:
+            expiry = (
+                f" (link expires {link.expires_at:%Y-%m-%d %H:%M} UTC)" if link.expires_at else ""
+            )
+            description = f"{record.kind}: {record.key}{expiry}"
+            await acreate_image_artifact(link.url, description=description)
     get_run_logger().info("%s: %d asset(s) stored", title, len(records))

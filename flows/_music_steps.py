@@ -37,6 +37,7 @@ __all__ = [
     "StepResult",
     "by_kind",
     "derive_title",
+    "fit_title",
     "gather_all",
     "make_follow_ups",
     "make_music_video",
@@ -55,8 +56,10 @@ _STEMS_ROUTES: dict[str, str] = {
 }
 #: Stand-in lyrics used only to check the custom-mode rules before the real lyrics exist.
 _LYRICS_STAND_IN = "[Verse]\n(lyrics from the lyrics step)"
-#: Longest derived title; well under every model's title limit.
+#: Longest derived title; well under every model's title limit (``MODEL_LIMITS``).
 _DERIVED_TITLE_CHARS = 40
+#: Words a title does not end on: a cut after one of them reads as a sentence broken off.
+_DANGLING = frozenset("a an and at by for from in into of on or the to with".split())
 
 
 def _suno_body(request: type[RequestModel], /, **fields: Any) -> dict[str, Any]:
@@ -65,15 +68,34 @@ def _suno_body(request: type[RequestModel], /, **fields: Any) -> dict[str, Any]:
     return {k: v for k, v in params.to_body().items() if k not in CALLBACK_FIELDS}
 
 
-def derive_title(prompt: str) -> str:
-    """A short, deterministic title from a theme: its first words, each capitalised."""
-    title = ""
-    for word in re.findall(r"[\w'-]+", prompt):
-        candidate = f"{title} {word[:1].upper()}{word[1:]}".strip()
-        if len(candidate) > _DERIVED_TITLE_CHARS:
+def fit_title(text: str, limit: int, *, capitalise: bool = False) -> str | None:
+    """The longest run of ``text``'s first whole words within ``limit`` characters.
+
+    Never cuts a word: a first word longer than ``limit`` gives None. When words had to go,
+    trailing joining words (``of``, ``the`` ...) go too, so the title does not read as broken
+    off; a text that fits is kept whole ("Something To Hold On To").
+
+    Args:
+        text: A prompt or a title.
+        limit: Most characters the title may have.
+        capitalise: Capitalise each word (for a title derived from a prompt).
+    """
+    all_words = re.findall(r"[\w'-]+" if capitalise else r"\S+", text)
+    if capitalise:
+        all_words = [f"{w[:1].upper()}{w[1:]}" for w in all_words]
+    words: list[str] = []
+    for word in all_words:
+        if len(" ".join([*words, word])) > limit:
             break
-        title = candidate
-    return title or "Untitled"
+        words.append(word)
+    while len(all_words) > len(words) > 1 and words[-1].lower() in _DANGLING:
+        words.pop()
+    return " ".join(words) or None
+
+
+def derive_title(prompt: str) -> str:
+    """A short, deterministic title from a theme: its first whole words, each capitalised."""
+    return fit_title(prompt, _DERIVED_TITLE_CHARS, capitalise=True) or "Untitled"
 
 
 class SongPlan(BaseModel):
@@ -83,6 +105,8 @@ class SongPlan(BaseModel):
         model: Suno model.
         mode: ``custom`` (lyrics or instrumental with style and title) or ``simple``.
         title: Title sent in custom mode (None in simple mode: the model names the song).
+        title_from_lyrics: The title was derived from the prompt and a lyrics step runs: the
+            lyrics' own title, when they have one, replaces it.
         lyrics_body: Body of ``/suno/generate-lyrics``, or None when there is no lyrics step.
         song_body: Body of ``/suno/generate``; in custom vocal mode the lyrics go into ``prompt``.
         track: Which generated track the follow-ups use.
@@ -97,6 +121,7 @@ class SongPlan(BaseModel):
     model: su.SunoModel
     mode: Literal["custom", "simple"]
     title: str | None
+    title_from_lyrics: bool = False
     lyrics_body: dict[str, Any] | None
     song_body: dict[str, Any]
     track: int = 0
@@ -105,16 +130,24 @@ class SongPlan(BaseModel):
     cover_art: bool = False
     music_video: bool = False
 
-    def song_request(self, lyrics: str | None) -> dict[str, Any]:
+    def song_request(self, lyrics: str | None, lyrics_title: str | None = None) -> dict[str, Any]:
         """The final ``/suno/generate`` body, with the chosen lyrics in custom vocal mode.
+
+        Args:
+            lyrics: The lyrics to sing (None: no lyrics step).
+            lyrics_title: The lyrics' own title; replaces a derived title (cut at a word
+                boundary to the model's title limit), never one the user gave.
 
         Raises:
             ValueError: The generated lyrics break the model's prompt limit.
         """
         if lyrics is None:
             return dict(self.song_body)
+        fields = {**self.song_body, "prompt": lyrics}
+        if self.title_from_lyrics and lyrics_title:
+            fields["title"] = fit_title(lyrics_title, MODEL_LIMITS[self.model].title) or self.title
         try:
-            return _suno_body(su.GenerateParams, **{**self.song_body, "prompt": lyrics})
+            return _suno_body(su.GenerateParams, **fields)
         except ValidationError as exc:
             reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
             raise ValueError(f"the generated lyrics cannot be sung: {reasons}") from None
@@ -172,6 +205,7 @@ def plan_song(
         model=model,
         mode="custom" if lyrics else "simple",
         title=song_title,
+        title_from_lyrics=lyrics_body is not None and not title,
         lyrics_body=lyrics_body,
         song_body=song_body,
         **follow_ups,
@@ -332,15 +366,17 @@ async def make_song(run: RunConfig, plan: SongPlan) -> SongResult:
     logger = get_run_logger()
     steps: list[StepResult] = []
     lyrics_text: str | None = None
+    lyrics_title: str | None = None
     if plan.lyrics_body is not None:
         step, finished = await run_step(
             run, "lyrics", "suno.generate-lyrics", plan.lyrics_body, pick=_chosen_lyrics
         )
         steps.append(step)
         index = _lyrics_index(finished)
-        lyrics_text = su.LyricsTask.model_validate(finished.snapshot).lyrics[index].text
+        variant = su.LyricsTask.model_validate(finished.snapshot).lyrics[index]
+        lyrics_text, lyrics_title = variant.text, variant.title
         logger.info("singing lyric variant %d", index + 1)
-    body = plan.song_request(lyrics_text)
+    body = plan.song_request(lyrics_text, lyrics_title)
     step, finished = await run_step(run, "song", "suno.generate", body, model=plan.model.value)
     steps.append(step)
     tracks = su.MusicTask.model_validate(finished.snapshot).tracks
@@ -355,7 +391,7 @@ async def make_song(run: RunConfig, plan: SongPlan) -> SongResult:
         (r.key for r in step.records if r.audio_id == chosen.id and r.kind == "audio"), None
     )
     return SongResult(
-        title=chosen.title or plan.title or "Untitled",
+        title=chosen.title or body.get("title") or "Untitled",
         task_id=step.task_id,
         audio_id=chosen.id,
         duration=chosen.duration,

@@ -91,6 +91,10 @@ def text_field(max_length: int, description: str) -> Any:
 def named_error(exc: ValidationError, rename: dict[str, str] | None = None) -> ValueError:
     """One ``ValueError`` that names the flow parameter behind each validation error.
 
+    A message that names its parameter already (a rule raised ``parameter 'size': ...``) is
+    kept as it is, and one no parameter can be found for is left unprefixed: never a doubled
+    ``parameter 'body': parameter 'size'``, nor a parameter the flow does not have.
+
     Args:
         exc: The validation error of a parameters model or a request body.
         rename: Wire or field name → flow parameter name (e.g. ``{"prompt": "lyrics"}``).
@@ -101,14 +105,17 @@ def named_error(exc: ValidationError, rename: dict[str, str] | None = None) -> V
         loc = [str(p) for p in error["loc"]]
         message = str(error["msg"]).removeprefix("Value error, ")
         name = loc[0] if loc else _named_in(message, rename)
-        parts.append(f"parameter {rename.get(name, name)!r}: {message}")
+        if name is None or message.startswith("parameter '"):
+            parts.append(message)
+        else:
+            parts.append(f"parameter {rename.get(name, name)!r}: {message}")
     return ValueError("; ".join(parts))
 
 
-def _named_in(message: str, rename: dict[str, str]) -> str:
+def _named_in(message: str, rename: dict[str, str]) -> str | None:
     """The field a model-level rule message is about (the request models start with it)."""
     first = message.split(" ", 1)[0]
-    return first if first in rename or first in ("prompt", "style", "title", "model") else "body"
+    return first if first in rename or first in ("prompt", "style", "title", "model") else None
 
 
 def checked_flow(name: str, description: str) -> Callable[[Callable[P, R]], Flow[P, R]]:

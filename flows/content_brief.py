@@ -31,7 +31,7 @@ from anyint.types import dashscope as ds
 from anyint.types import kling as kl
 from anyint.types.suno import SunoModel
 from tasks import AssetRecord, RunConfig
-from tasks.generation import dashscope_image, gemini_image
+from tasks.generation import GEMINI_ASPECT_RATIOS, dashscope_image, gemini_image
 
 from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
 from ._music_steps import (
@@ -218,6 +218,11 @@ def _image_spec(route: ImageRoute, model: str, prompt: str, size: str) -> ImageS
             )
         except ValidationError as exc:
             raise named_error(exc, {"input": "brief", "parameters": "image_size"}) from None
+    elif _ratio(size) not in GEMINI_ASPECT_RATIOS:  # checked now, not after the other branches paid
+        raise ValueError(
+            f"parameter 'image_size': the gemini route uses its aspect ratio, {_ratio(size)}, "
+            f"which Gemini does not offer; pick W*H with one of {', '.join(GEMINI_ASPECT_RATIOS)}"
+        )
     return ImageSpec(route=route, model=model, prompt=prompt, size=size)
 
 
@@ -293,7 +298,7 @@ async def _published(run: RunConfig, p: dict[str, Any], out: FanOut) -> ContentB
         key="content-brief-summary",
         description="Content brief: what was made",
     )
-    await publish_assets(records, key="content-brief", title=f"Content brief: {song.title}")
+    await publish_assets(run, records, key="content-brief", title=f"Content brief: {song.title}")
     task_ids = {"video": out.video.task_id} | {s.step: s.task_id for s in song.steps}
     if out.song.music_video:
         task_ids["music_video"] = out.song.music_video.task_id

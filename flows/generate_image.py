@@ -31,7 +31,7 @@ from flows._params import (
     text_field,
 )
 from tasks import AssetRecord
-from tasks.generation import dashscope_image, gemini_image
+from tasks.generation import GEMINI_ASPECT_RATIOS, dashscope_image, gemini_image
 
 __all__ = ["DASHSCOPE_FIXED_SIZES", "DEFAULT_MODELS", "GEMINI_ASPECT_RATIOS", "ImageResult"]
 
@@ -41,8 +41,6 @@ DEFAULT_MODELS: dict[str, str] = {
     "dashscope": "qwen-image-plus",
 }
 PROMPT_MAX = 2000
-#: Aspect ratios Gemini image models take in ``imageConfig.aspectRatio``.
-GEMINI_ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 #: The only sizes these DashScope models render (contract §10.1 [UP]); other models take any W*H.
 DASHSCOPE_FIXED_SIZES: dict[str, tuple[str, ...]] = {
     model: ("1664*928", "1472*1104", "1328*1328", "1104*1472", "928*1664")
@@ -63,9 +61,9 @@ Size = Annotated[
         pattern=r"^[1-9][0-9]{0,4}[*:][1-9][0-9]{0,4}$",
         description=(
             'dashscope: "W*H" in pixels (qwen-image-plus: 1664*928, 1472*1104, 1328*1328, '
-            '1104*1472, 928*1664). gemini: an aspect ratio, as "W:H" or "W*H" that reduces to '
-            f"one of {', '.join(GEMINI_ASPECT_RATIOS)} (Gemini picks the pixel size). "
-            "Empty: the model's default."
+            f"1104*1472, 928*1664). gemini: an aspect ratio, one of "
+            f"{', '.join(GEMINI_ASPECT_RATIOS)} (Gemini picks the pixels; it cannot be given "
+            "W*H). Empty: the model's default."
         ),
     ),
 ]
@@ -73,22 +71,28 @@ Stream = Annotated[bool, Field(description="gemini only: stream the answer (SSE)
 
 
 def gemini_aspect_ratio(size: str) -> str:
-    """The Gemini aspect ratio of ``size`` (``"1024*576"`` or ``"16:9"`` → ``"16:9"``).
+    """``size`` as the Gemini route sends it: an aspect ratio it honours, unchanged.
+
+    Gemini sets only ``imageConfig.aspectRatio`` (contract §9.3), never pixels, so ``W*H`` is
+    refused rather than quietly sent as its ratio at whatever pixel size Gemini picks.
 
     Raises:
-        ValueError: The ratio is not one Gemini image models take.
+        ValueError: Naming ``size`` and the aspect ratios the gemini route takes.
     """
+    if size in GEMINI_ASPECT_RATIOS:
+        return size
     w, h = (int(x) for x in size.replace(":", "*").split("*"))
-    g = math.gcd(w, h)
-    ratio = f"{w // g}:{h // g}"
-    if ratio not in GEMINI_ASPECT_RATIOS:
-        raise ValueError(
-            f"parameter 'size': the gemini route takes an aspect ratio, not exact pixels, and "
-            f"{size} is {ratio}, which it cannot honour; use one of "
-            f"{', '.join(GEMINI_ASPECT_RATIOS)} (e.g. 1024*576 for 16:9), or the dashscope "
-            "route for exact pixel sizes"
-        )
-    return ratio
+    ratio = f"{w // math.gcd(w, h)}:{h // math.gcd(w, h)}"
+    fix = (
+        f"; pass size={ratio!r} (Gemini picks the pixels)"
+        if ratio in GEMINI_ASPECT_RATIOS
+        else f" ({'' if ratio == size else f'{ratio}, '}not offered); pick one of those"
+    )
+    raise ValueError(
+        f"parameter 'size': the gemini route takes only an aspect ratio, one of "
+        f"{', '.join(GEMINI_ASPECT_RATIOS)}; got {size}{fix}, or use route 'dashscope' for "
+        "exact W*H pixels"
+    )
 
 
 def check_size(route: Route, size: str | None, model: str) -> None:
@@ -150,7 +154,7 @@ async def generate_image(
         prompt: What the image shows.
         model: Model id; None picks the route's default.
         route: ``gemini`` or ``dashscope``.
-        size: ``"W*H"`` pixels (dashscope) or an aspect ratio (gemini); None for the default.
+        size: ``"W*H"`` pixels (dashscope), an aspect ratio like ``16:9`` (gemini), or None.
         stream: Stream the Gemini answer.
         idempotency_key: Runs with the same key share the stored images (paid once).
         credentials_block: Saved ``AnyIntCredentials`` block name.
@@ -181,6 +185,7 @@ async def generate_image(
     # Stored before this execution started: handed back by the journal, not paid now.
     reused = all(r.created_at.timestamp() < run.started_at for r in records)
     await publish_assets(
+        run,
         records,
         key="generate-image",
         title="Generated image",

@@ -194,6 +194,7 @@ async def _published(
 ) -> VideoResult:
     """Publish the stored video as artifacts; the flow's result."""
     await publish_assets(
+        run,
         records,
         key="generate-video",
         title="Generated video",

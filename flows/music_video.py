@@ -173,6 +173,7 @@ async def _published(
     """Publish what the steps stored as artifacts; the flow's result."""
     records = [r for s in steps for r in s.records]
     await publish_assets(
+        run,
         records,
         key="music-video",
         title=f"Music video: {song.title}",

@@ -16,7 +16,11 @@ from ._sync import sync_step
 from .assets import AssetRecord
 from .run import RunConfig
 
-__all__ = ["dashscope_image", "gemini_image"]
+__all__ = ["GEMINI_ASPECT_RATIOS", "dashscope_image", "gemini_image"]
+
+#: Aspect ratios Gemini image models take in ``imageConfig.aspectRatio`` (§9.3); Gemini picks
+#: the pixel size itself, so a ratio is all a caller can ask for.
+GEMINI_ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 #: Partial text from a stream is logged at most this often.
@@ -43,7 +47,16 @@ async def gemini_image(
 
     With ``stream=True`` the SSE route is used and partial text is logged as it arrives. A
     retry or resume of the same intent hands back the images already stored (nothing paid).
+
+    Raises:
+        ValueError: ``aspect_ratio`` is not one of :data:`GEMINI_ASPECT_RATIOS` (before any
+            call: a ratio Gemini would not honour is never sent).
     """
+    if aspect_ratio is not None and aspect_ratio not in GEMINI_ASPECT_RATIOS:
+        raise ValueError(
+            f"aspect_ratio: Gemini image models take one of {', '.join(GEMINI_ASPECT_RATIOS)}; "
+            f"got {aspect_ratio!r}"
+        )
     logger = get_run_logger()
     config: dict[str, Any] = {"responseModalities": ["TEXT", "IMAGE"]}
     if aspect_ratio:

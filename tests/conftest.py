@@ -25,7 +25,6 @@ import httpx
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from prefect.testing.utilities import prefect_test_harness
 
 from anyint_cli.embedded import embedded_gateway
 from blocks import AssetStore
@@ -71,6 +70,9 @@ def _prefect_opt_in(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One Prefect server (temporary SQLite) for the whole session."""
+    # Imported here: it loads Prefect's whole server (~4 s), which the inner loop never starts.
+    from prefect.testing.utilities import prefect_test_harness
+
     # The flow heartbeat thread costs ~1 s per flow run; tests don't need it.
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):  # type: ignore[dict-item]
         with prefect_test_harness(server_startup_timeout=90):

@@ -8,9 +8,18 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeAlias, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
-__all__ = ["ModelInput", "PlainBase64", "RequestModel", "ResponseModel", "StatusMixin"]
+__all__ = [
+    "IdText",
+    "ModelInput",
+    "PlainBase64",
+    "RequestModel",
+    "ResponseModel",
+    "StatusMixin",
+    "TaskAnswer",
+    "TaskRecord",
+]
 
 S = TypeVar("S", bound=StrEnum)
 M = TypeVar("M", bound=BaseModel)
@@ -35,6 +44,15 @@ def _check_plain_base64(value: str) -> str:
 #: Inline bytes as plain standard base64, without the ``data:...;base64,`` prefix of a data URL
 #: (Anthropic and Gemini both refuse the prefix).
 PlainBase64 = Annotated[str, AfterValidator(_check_plain_base64)]
+
+
+def _number_as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) else value
+
+
+#: An id kept as text although some gateways send it as a JSON number (Kling ids are 18-digit
+#: numbers; OpenAI-style adapters relay them), so every later path and comparison sees a string.
+IdText = Annotated[str, BeforeValidator(_number_as_text)]
 
 
 class RequestModel(BaseModel):
@@ -92,3 +110,31 @@ class StatusMixin(Generic[S]):
     def is_success(self) -> bool:
         """Whether the task reached its success state."""
         return self.status_enum is self.success
+
+
+class TaskRecord(ResponseModel):
+    """The task record a create or query answer nests: the id and the raw status string."""
+
+    task_id: IdText
+    task_status: str = ""
+
+
+class TaskAnswer(ResponseModel):
+    """An answer that nests its task record (``task_id``, ``task_status``) under one field.
+
+    A subclass names that field in :meth:`_record`; ``task_id`` and ``status`` read through it.
+    """
+
+    @property
+    def _record(self) -> TaskRecord:
+        raise NotImplementedError
+
+    @property
+    def task_id(self) -> str:
+        """The task id."""
+        return self._record.task_id
+
+    @property
+    def status(self) -> str:
+        """The raw status string."""
+        return self._record.task_status

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, TypedDict, cast
+from typing import Annotated, Any, Literal, TypedDict, cast, get_args
 from urllib.parse import urlsplit
 
-from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import core_schema
 
 from .._download import sniff
 from ._base import ModelInput, PlainBase64, RequestModel, ResponseModel
@@ -290,15 +297,27 @@ class ToolUseBlock(ResponseModel):
     input: dict[str, Any] = {}
 
 
-def _known_or_other(*known: str) -> Discriminator:
-    """Tag a value by its ``type`` when it is one of ``known``, else ``"other"``, so a block or
-    delta type added later parses as the catch-all instead of failing."""
+class _OpenUnion:
+    """Marks ``Annotated[A | B | Other, OPEN_UNION]``: parse by each member's ``type`` literal,
+    and a ``type`` no member declares as the last member, so a block or delta type added later
+    parses as the catch-all instead of failing."""
 
-    def tag(value: Any) -> str:
-        kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-        return kind if kind in known else "other"
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        *known, other = get_args(source)
+        tags = {get_args(m.model_fields["type"].annotation)[0]: m for m in known}
 
-    return Discriminator(tag)
+        def tag(value: Any) -> str:
+            kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+            return kind if isinstance(kind, str) and kind in tags else "other"
+
+        choices = {t: handler.generate_schema(m) for t, m in tags.items()}
+        choices["other"] = handler.generate_schema(other)
+        return core_schema.tagged_union_schema(choices, discriminator=tag)
+
+
+_OPEN_UNION = _OpenUnion()
 
 
 class _Unmodelled(ResponseModel):
@@ -312,12 +331,7 @@ class OtherBlock(_Unmodelled):
 
 
 #: A reply block; unknown block types are kept as :class:`OtherBlock` rather than failing.
-ContentBlock = Annotated[
-    Annotated[TextBlock, Tag("text")]
-    | Annotated[ToolUseBlock, Tag("tool_use")]
-    | Annotated[OtherBlock, Tag("other")],
-    _known_or_other("text", "tool_use"),
-]
+ContentBlock = Annotated[TextBlock | ToolUseBlock | OtherBlock, _OPEN_UNION]
 
 
 class AnthropicUsage(ResponseModel):
@@ -400,12 +414,7 @@ class OtherDelta(_Unmodelled):
     """A delta type this client does not model (e.g. ``thinking_delta``)."""
 
 
-Delta = Annotated[
-    Annotated[TextDelta, Tag("text_delta")]
-    | Annotated[InputJSONDelta, Tag("input_json_delta")]
-    | Annotated[OtherDelta, Tag("other")],
-    _known_or_other("text_delta", "input_json_delta"),
-]
+Delta = Annotated[TextDelta | InputJSONDelta | OtherDelta, _OPEN_UNION]
 
 
 class ContentBlockDeltaEvent(ResponseModel):

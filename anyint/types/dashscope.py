@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypedDict
 
 from pydantic import Field, StrictBool, StrictInt, field_validator, model_validator
 
-from ._base import ModelInput, RequestModel, ResponseModel, StatusMixin
+from ._base import ModelInput, RequestModel, ResponseModel, StatusMixin, TaskAnswer, TaskRecord
 
 __all__ = [
     "DashScopeImageContent",
@@ -374,7 +374,7 @@ _TERMINAL = frozenset(
 )
 
 
-class DashScopeTaskOutput(ResponseModel):
+class DashScopeTaskOutput(TaskRecord):
     """The ``output`` object of a task create or query response.
 
     Attributes:
@@ -385,8 +385,6 @@ class DashScopeTaskOutput(ResponseModel):
         message: Error message once ``FAILED``.
     """
 
-    task_id: str
-    task_status: str = ""
     submit_time: str | None = None
     scheduled_time: str | None = None
     end_time: str | None = None
@@ -406,21 +404,15 @@ class DashScopeTaskUsage(ResponseModel):
     sr: int | str | None = Field(default=None, alias="SR")
 
 
-class _DashScopeTaskAnswer(ResponseModel):
+class _DashScopeTaskAnswer(TaskAnswer):
     """What a create and a query answer share: the task's ``output`` and the request id."""
 
     output: DashScopeTaskOutput
     request_id: str | None = None
 
     @property
-    def task_id(self) -> str:
-        """The task id."""
-        return self.output.task_id
-
-    @property
-    def status(self) -> str:
-        """The raw status string."""
-        return self.output.task_status
+    def _record(self) -> DashScopeTaskOutput:
+        return self.output
 
 
 class DashScopeTaskCreated(_DashScopeTaskAnswer):

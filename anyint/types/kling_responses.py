@@ -6,11 +6,11 @@ create and query, and the task snapshot whose ``data.task_status`` moves
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from ._base import ResponseModel, StatusMixin
+from ._base import ResponseModel, StatusMixin, TaskAnswer, TaskRecord
 
 __all__ = [
     "KlingImage",
@@ -66,7 +66,7 @@ class KlingTaskInfo(ResponseModel):
     external_task_id: str | None = None
 
 
-class KlingTaskData(ResponseModel):
+class KlingTaskData(TaskRecord):
     """The ``data`` object of a create or query answer.
 
     Attributes:
@@ -78,36 +78,22 @@ class KlingTaskData(ResponseModel):
         task_result: Result assets once ``succeed``.
     """
 
-    task_id: str
-    task_status: str = ""
     task_status_msg: str | None = None
     task_info: KlingTaskInfo | None = None
     created_at: int | None = None
     updated_at: int | None = None
     task_result: KlingTaskResult | None = None
 
-    @field_validator("task_id", mode="before")
-    @classmethod
-    def _id_as_text(cls, value: Any) -> Any:
-        # Kling ids are 18-digit numbers; a gateway that sends them as JSON numbers still works.
-        return str(value) if isinstance(value, int) else value
 
-
-class _KlingEnvelope(ResponseModel):
+class _KlingEnvelope(TaskAnswer):
     code: int | str | None = None
     message: str | None = None
     request_id: str | None = None
     data: KlingTaskData
 
     @property
-    def task_id(self) -> str:
-        """The Kling task id."""
-        return self.data.task_id
-
-    @property
-    def status(self) -> str:
-        """The raw status string."""
-        return self.data.task_status
+    def _record(self) -> KlingTaskData:
+        return self.data
 
 
 class KlingTaskCreated(_KlingEnvelope):

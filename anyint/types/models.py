@@ -16,13 +16,13 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Iterable
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypedDict, Unpack, get_args
 
 from pydantic import field_validator
 
 from ._base import ResponseModel
 
-__all__ = ["Capability", "Modality", "ModelInfo", "ModelList", "RouteFamily"]
+__all__ = ["Capability", "Modalities", "Modality", "ModelInfo", "ModelList", "RouteFamily"]
 
 log = logging.getLogger("anyint")
 
@@ -104,6 +104,13 @@ class ModelInfo(ResponseModel):
         return [c.family for c in self.capabilities or []]
 
 
+class Modalities(TypedDict, total=False):
+    """What a call sends (``input``) and needs back (``output``), for :meth:`ModelList.check`."""
+
+    input: Iterable[Modality]
+    output: Iterable[Modality]
+
+
 class ModelList(ResponseModel):
     """A page of the model catalogue.
 
@@ -131,26 +138,21 @@ class ModelList(ResponseModel):
         return next((m for m in self.data if m.id == model_id), None)
 
     def supports(
-        self,
-        model_id: str,
-        family: RouteFamily,
-        *,
-        input: Iterable[Modality] = (),
-        output: Iterable[Modality] = (),
+        self, model_id: str, family: RouteFamily, **modalities: Unpack[Modalities]
     ) -> bool | None:
         """Whether a model serves ``family`` with the given modalities.
 
         Args:
             model_id: Model ID.
             family: Route family the call will use.
-            input: Modalities the call sends.
-            output: Modalities the call needs back.
+            **modalities: ``input``, the modalities the call sends, and ``output``, those it
+                needs back (each empty when not given).
 
         Returns:
             True or False from the declared capabilities; False for an unknown model; None when
             the entry declares no capabilities (unknown, never guessed from the name).
         """
-        wanted_in, wanted_out = _check_args(family, input, output)
+        wanted_in, wanted_out = _check_args(family, **modalities)
         info = self.get(model_id)
         if info is None:
             return False
@@ -159,12 +161,7 @@ class ModelList(ResponseModel):
         return _refusal(info, family, wanted_in, wanted_out) is None
 
     def check(
-        self,
-        model_id: str,
-        family: RouteFamily,
-        *,
-        input: Iterable[Modality] = (),
-        output: Iterable[Modality] = (),
+        self, model_id: str, family: RouteFamily, **modalities: Unpack[Modalities]
     ) -> ModelInfo:
         """Return the entry for ``model_id`` after checking it can serve the call.
 
@@ -172,7 +169,7 @@ class ModelList(ResponseModel):
         modalities, and guessing from the model name would be wrong as often as right.
 
         Args:
-            model_id, family, input, output: As for :meth:`supports`.
+            model_id, family, **modalities: As for :meth:`supports`.
 
         Returns:
             The catalogue entry.
@@ -181,30 +178,13 @@ class ModelList(ResponseModel):
             ValueError: The model is not listed (close IDs are suggested), does not serve
                 ``family``, or lacks a requested modality there.
         """
-        wanted_in, wanted_out = _check_args(family, input, output)
+        wanted_in, wanted_out = _check_args(family, **modalities)
         info = self.get(model_id)
         if info is None:
             raise ValueError(self._unknown_message(model_id))
         problem = _refusal(info, family, wanted_in, wanted_out)
         if problem is not None:
             raise ValueError(problem)
-        return info
-        entries = [c for c in info.capabilities if c.family == family]
-        if not entries:
-            served = ", ".join(info.families()) or "none"
-            raise ValueError(
-                f"model {model_id!r} does not serve the {family!r} route family "
-                f"(it serves: {served})"
-            )
-        if not any(c.covers(wanted_in, wanted_out) for c in entries):
-            declared = "; ".join(
-                f"input [{', '.join(c.input)}] -> output [{', '.join(c.output)}]" for c in entries
-            )
-            raise ValueError(
-                f"model {model_id!r} on {family!r} does not take input "
-                f"[{', '.join(sorted(wanted_in))}] and produce output "
-                f"[{', '.join(sorted(wanted_out))}]; it declares {declared}"
-            )
         return info
 
     def _unknown_message(self, model_id: str) -> str:
@@ -245,7 +225,7 @@ def _refusal(info: ModelInfo, family: str, wanted_in: set[str], wanted_out: set[
 
 
 def _check_args(
-    family: str, input: Iterable[str], output: Iterable[str]
+    family: str, input: Iterable[str] = (), output: Iterable[str] = ()
 ) -> tuple[set[str], set[str]]:
     # Catch misspelt families/modalities: otherwise a typo reads as "not supported".
     if family not in _FAMILIES:

@@ -318,20 +318,28 @@ class LyricsFields(TypedDict, total=False):
     call_back_url: str
 
 
-class TimestampedLyricsParams(_SunoRequest):
-    """Body of ``POST /suno/timestamped-lyrics`` (sync; the source task must be complete)."""
+class _TrackRef(_SunoRequest):
+    """The finished track a follow-up route works on: its task and its ``audioId``."""
 
     task_id: NonEmpty
     audio_id: NonEmpty
+
+
+class _TrackRefFields(TypedDict, total=False):
+    task_id: str
+    audio_id: str
+
+
+class TimestampedLyricsParams(_TrackRef):
+    """Body of ``POST /suno/timestamped-lyrics`` (sync; the source task must be complete)."""
+
     # Older upstream variant only; not sent unless given.
     music_index: Annotated[int, Field(ge=0)] | None = None
 
 
-class TimestampedLyricsFields(TypedDict, total=False):
+class TimestampedLyricsFields(_TrackRefFields, total=False):
     """Keyword fields of :class:`TimestampedLyricsParams`."""
 
-    task_id: str
-    audio_id: str
     music_index: int | None
 
 
@@ -361,33 +369,25 @@ class CoverArtFields(TypedDict, total=False):
     call_back_url: str
 
 
-class PersonaParams(_SunoRequest):
+class PersonaParams(_TrackRef):
     """Body of ``POST /suno/generate-persona`` (sync; one persona per ``audioId``)."""
 
-    task_id: NonEmpty
-    audio_id: NonEmpty
     name: NonEmpty
     description: NonEmpty
 
 
-class PersonaFields(TypedDict, total=False):
+class PersonaFields(_TrackRefFields, total=False):
     """Keyword fields of :class:`PersonaParams`."""
 
-    task_id: str
-    audio_id: str
     name: str
     description: str
 
 
-class _TrackTask(_SunoRequest):
-    task_id: NonEmpty
-    audio_id: NonEmpty
+class _TrackTask(_TrackRef):
     call_back_url: HttpUrl
 
 
-class _TrackTaskFields(TypedDict, total=False):
-    task_id: str
-    audio_id: str
+class _TrackTaskFields(_TrackRefFields, total=False):
     call_back_url: str
 
 
@@ -425,7 +425,7 @@ class SplitStemFields(_TrackTaskFields, total=False):
     type: Literal["split_stem"]
 
 
-class ReplaceSectionParams(_SunoRequest):
+class ReplaceSectionParams(_TrackRef):
     """Body of ``POST /suno/replace-section``: regenerate a time window of a track (§11.5).
 
     The window ``infillEndS - infillStartS`` must be 6-60 s with start < end, both in seconds
@@ -433,8 +433,6 @@ class ReplaceSectionParams(_SunoRequest):
     duration, which only the gateway knows, so it is checked server-side.
     """
 
-    task_id: NonEmpty
-    audio_id: NonEmpty
     prompt: NonEmpty
     tags: NonEmpty
     title: NonEmpty
@@ -450,11 +448,9 @@ class ReplaceSectionParams(_SunoRequest):
         return self
 
 
-class ReplaceSectionFields(TypedDict, total=False):
+class ReplaceSectionFields(_TrackRefFields, total=False):
     """Keyword fields of :class:`ReplaceSectionParams`."""
 
-    task_id: str
-    audio_id: str
     prompt: str
     tags: str
     title: str

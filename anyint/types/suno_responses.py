@@ -54,6 +54,11 @@ def _to_str(value: Any) -> Any:
 OptStr = Annotated[str | None, BeforeValidator(_to_str)]
 
 
+def _failed(*statuses: str) -> frozenset[str]:
+    """A task type's failed terminal statuses: every type has ``CREATE_TASK_FAILED`` (§11.6)."""
+    return frozenset({"CREATE_TASK_FAILED", *statuses})
+
+
 class _SunoResponse(ResponseModel):
     # snake_case attributes, camelCase wire names; populate_by_name accepts snake_case too.
     model_config = ConfigDict(alias_generator=to_camel)
@@ -157,7 +162,7 @@ class _SunoTask(_SunoResponse):
     """
 
     #: Failed terminal statuses of this task type (§11.6).
-    FAILED_STATUSES: ClassVar[frozenset[str]] = frozenset({"CREATE_TASK_FAILED"})
+    FAILED_STATUSES: ClassVar[frozenset[str]] = _failed()
 
     task_id: str
     raw_status: OptStr = Field(None, alias="status")
@@ -252,8 +257,8 @@ class _MusicResult(_SunoResponse):
 class MusicTask(_SunoTask):
     """``data`` of ``GET /suno/query/task``: generate, extend, upload and overlay tasks (§11.6)."""
 
-    FAILED_STATUSES: ClassVar[frozenset[str]] = frozenset(
-        {"CREATE_TASK_FAILED", "GENERATE_AUDIO_FAILED", "SENSITIVE_WORD_ERROR"}
+    FAILED_STATUSES: ClassVar[frozenset[str]] = _failed(
+        "GENERATE_AUDIO_FAILED", "SENSITIVE_WORD_ERROR"
     )
 
     parent_music_id: str | None = None
@@ -290,8 +295,8 @@ class _LyricsResult(_SunoResponse):
 class LyricsTask(_SunoTask):
     """``data`` of ``GET /suno/query/lyrics``."""
 
-    FAILED_STATUSES: ClassVar[frozenset[str]] = frozenset(
-        {"CREATE_TASK_FAILED", "GENERATE_LYRICS_FAILED", "SENSITIVE_WORD_ERROR"}
+    FAILED_STATUSES: ClassVar[frozenset[str]] = _failed(
+        "GENERATE_LYRICS_FAILED", "SENSITIVE_WORD_ERROR"
     )
 
     response: _LyricsResult | None = None
@@ -341,17 +346,20 @@ class StemUrls(_SunoResponse):
         }
 
 
-class VocalRemovalTask(_SunoTask):
-    """``data`` of ``GET /suno/query/vocal-removal`` (status in ``successFlag``)."""
-
-    FAILED_STATUSES: ClassVar[frozenset[str]] = frozenset(
-        {"CREATE_TASK_FAILED", "GENERATE_AUDIO_FAILED"}
-    )
+class _TrackJob(_SunoTask):
+    """A task that works on one finished track (stems, WAV, MP4): the track's id and index."""
 
     music_id: str | None = None
     callback_url: str | None = None
     music_index: int | None = None
     complete_time: OptStr = None
+
+
+class VocalRemovalTask(_TrackJob):
+    """``data`` of ``GET /suno/query/vocal-removal`` (status in ``successFlag``)."""
+
+    FAILED_STATUSES: ClassVar[frozenset[str]] = _failed("GENERATE_AUDIO_FAILED")
+
     response: StemUrls | None = None
 
     @property
@@ -369,16 +377,11 @@ class _WavResult(_SunoResponse):
     audio_wav_url: str | None = None
 
 
-class WavTask(_SunoTask):
+class WavTask(_TrackJob):
     """``data`` of ``GET /suno/query/wav`` (``response.audio_wav_url`` is snake_case upstream)."""
 
-    FAILED_STATUSES: ClassVar[frozenset[str]] = frozenset(
-        {"CREATE_TASK_FAILED", "GENERATE_WAV_FAILED"}
-    )
+    FAILED_STATUSES: ClassVar[frozenset[str]] = _failed("GENERATE_WAV_FAILED")
 
-    music_id: str | None = None
-    callback_url: str | None = None
-    complete_time: OptStr = None
     response: _WavResult | None = None
 
     @property
@@ -396,17 +399,11 @@ class _Mp4Result(_SunoResponse):
     video_url: str | None = None
 
 
-class Mp4Task(_SunoTask):
+class Mp4Task(_TrackJob):
     """``data`` of ``GET /suno/query/mp4`` (music video)."""
 
-    FAILED_STATUSES: ClassVar[frozenset[str]] = frozenset(
-        {"CREATE_TASK_FAILED", "GENERATE_MP4_FAILED"}
-    )
+    FAILED_STATUSES: ClassVar[frozenset[str]] = _failed("GENERATE_MP4_FAILED")
 
-    music_id: str | None = None
-    callback_url: str | None = None
-    music_index: int | None = None
-    complete_time: OptStr = None
     response: _Mp4Result | None = None
 
     @property
@@ -427,9 +424,7 @@ class _CoverResult(_SunoResponse):
 class CoverTask(_SunoTask):
     """``data`` of ``GET /suno/query/cover`` (cover art, usually 2 PNG images)."""
 
-    FAILED_STATUSES: ClassVar[frozenset[str]] = frozenset(
-        {"CREATE_TASK_FAILED", "GENERATE_COVER_FAILED"}
-    )
+    FAILED_STATUSES: ClassVar[frozenset[str]] = _failed("GENERATE_COVER_FAILED")
 
     response: _CoverResult | None = None
 

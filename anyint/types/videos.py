@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypedDict
 
 from pydantic import Field, StrictBool, StrictInt, field_validator, model_validator
 
-from ._base import ModelInput, RequestModel, ResponseModel, StatusMixin
+from ._base import IdText, ModelInput, RequestModel, ResponseModel, StatusMixin
 
 __all__ = [
     "VideoCreateFields",
@@ -173,7 +173,7 @@ class VideoObject(ResponseModel, StatusMixin[VideoStatus]):
     status_type: ClassVar[type[StrEnum]] = VideoStatus
     success: ClassVar[StrEnum] = VideoStatus.COMPLETED
 
-    id: str
+    id: IdText
     object: str | None = None
     model: str | None = None
     status: str = ""
@@ -183,11 +183,6 @@ class VideoObject(ResponseModel, StatusMixin[VideoStatus]):
     seconds: str | int | None = None
     size: str | None = None
     error: VideoError | None = None
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
 
     @model_validator(mode="before")
     @classmethod

@@ -120,7 +120,14 @@ def test_create_json_creates_once(store: AssetStore) -> None:
     assert not fs.glob(f"{root}/intents/*{PARTIAL_MARK}*")
 
 
-def test_create_json_racing_threads_one_winner(store: AssetStore) -> None:
+@pytest.mark.parametrize(
+    "backend",
+    ["memory", "file", pytest.param("s3", marks=pytest.mark.slow)],  # s3: ~11 s
+)
+def test_create_json_racing_threads_one_winner(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    store: AssetStore = request.getfixturevalue(f"{backend}_store")
     keys = [f"claims/{i}.json" for i in range(ROUNDS)]
     start = threading.Barrier(THREADS)  # cyclic: every round starts together
     won: dict[str, list[int]] = {key: [] for key in keys}

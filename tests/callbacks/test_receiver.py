@@ -45,7 +45,7 @@ def record_of(store: AssetStore, task_id: str, phase: str) -> dict[str, Any]:
 async def test_healthz(client: httpx.AsyncClient) -> None:
     r = await client.get("/healthz")
     assert r.status_code == 200
-    assert r.json() == {"ok": True}
+    assert r.json() == {"ok": True, "store": "memory://store"}
 
 
 @pytest.mark.parametrize(

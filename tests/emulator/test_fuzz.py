@@ -19,6 +19,7 @@ schema.config.generation.update(max_examples=8)
 
 
 @schema.parametrize()
+@pytest.mark.slow  # ~40 s for every route: the full gate runs it, the inner loop does not
 # Schemathesis' own strategies draw from the `random` module in some generation modes, which
 # Hypothesis flags (a deprecation about *their* code, not the emulator's answers).
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")

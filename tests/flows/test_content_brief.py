@@ -128,6 +128,7 @@ async def test_dask_runner_with_the_other_routes_and_a_music_video(
     ("parameters", "named"),
     [
         ({"image_size": "big"}, "image_size"),
+        ({"image_route": "gemini", "image_size": "1000*700"}, "image_size"),  # 10:7: not offered
         ({"song_model": "V9"}, "song_model"),
         ({"video_model": "wan9-t2v"}, "video_model"),
         ({"image_route": "gemini", "image_model": "wan2.6-t2v"}, "image_model"),
