@@ -16,7 +16,6 @@ Every parameter, request body and model is checked before the first paid call.
 from __future__ import annotations
 
 import asyncio
-import math
 from typing import Annotated, Any, Literal
 
 from prefect import flow, task
@@ -31,7 +30,7 @@ from anyint.types import dashscope as ds
 from anyint.types import kling as kl
 from anyint.types.suno import SunoModel
 from tasks import AssetRecord, RunConfig
-from tasks.generation import GEMINI_ASPECT_RATIOS, dashscope_image, gemini_image
+from tasks.generation import GEMINI_ASPECT_RATIOS, aspect_ratio, dashscope_image, gemini_image
 
 from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
 from ._music_steps import (
@@ -93,7 +92,9 @@ class SongBranch(BaseModel):
 async def brief_image(run: RunConfig, spec: ImageSpec) -> list[AssetRecord]:
     """The cover image (a sync route: stored as soon as it answers)."""
     if spec.route == "gemini":
-        return await gemini_image(run, spec.prompt, spec.model, aspect_ratio=_ratio(spec.size))
+        return await gemini_image(
+            run, spec.prompt, spec.model, aspect_ratio=aspect_ratio(spec.size)
+        )
     return await dashscope_image(run, spec.prompt, spec.model, size=spec.size)
 
 
@@ -180,13 +181,6 @@ class ContentBriefResult(BaseModel):
     manifest_key: str
 
 
-def _ratio(size: str) -> str:
-    """``1280*720`` → ``16:9``."""
-    width, height = (int(x) for x in size.split("*"))
-    gcd = math.gcd(width, height)
-    return f"{width // gcd}:{height // gcd}"
-
-
 def _video_spec(route: VideoRoute, model: str, prompt: str, size: str, seconds: int) -> VideoSpec:
     try:
         if route == "kling":
@@ -218,9 +212,9 @@ def _image_spec(route: ImageRoute, model: str, prompt: str, size: str) -> ImageS
             )
         except ValidationError as exc:
             raise named_error(exc, {"input": "brief", "parameters": "image_size"}) from None
-    elif _ratio(size) not in GEMINI_ASPECT_RATIOS:  # checked now, not after the other branches paid
+    elif (ratio := aspect_ratio(size)) not in GEMINI_ASPECT_RATIOS:  # now, before any branch pays
         raise ValueError(
-            f"parameter 'image_size': the gemini route uses its aspect ratio, {_ratio(size)}, "
+            f"parameter 'image_size': the gemini route uses its aspect ratio, {ratio}, "
             f"which Gemini does not offer; pick W*H with one of {', '.join(GEMINI_ASPECT_RATIOS)}"
         )
     return ImageSpec(route=route, model=model, prompt=prompt, size=size)

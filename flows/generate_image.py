@@ -16,7 +16,6 @@ is overwritten), unless it shares an ``idempotency_key`` with an earlier run.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -31,7 +30,7 @@ from flows._params import (
     text_field,
 )
 from tasks import AssetRecord
-from tasks.generation import GEMINI_ASPECT_RATIOS, dashscope_image, gemini_image
+from tasks.generation import GEMINI_ASPECT_RATIOS, aspect_ratio, dashscope_image, gemini_image
 
 __all__ = ["DASHSCOPE_FIXED_SIZES", "DEFAULT_MODELS", "GEMINI_ASPECT_RATIOS", "ImageResult"]
 
@@ -81,8 +80,7 @@ def gemini_aspect_ratio(size: str) -> str:
     """
     if size in GEMINI_ASPECT_RATIOS:
         return size
-    w, h = (int(x) for x in size.replace(":", "*").split("*"))
-    ratio = f"{w // math.gcd(w, h)}:{h // math.gcd(w, h)}"
+    ratio = aspect_ratio(size)
     fix = (
         f"; pass size={ratio!r} (Gemini picks the pixels)"
         if ratio in GEMINI_ASPECT_RATIOS

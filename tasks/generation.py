@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -16,11 +17,19 @@ from ._sync import sync_step
 from .assets import AssetRecord
 from .run import RunConfig
 
-__all__ = ["GEMINI_ASPECT_RATIOS", "dashscope_image", "gemini_image"]
+__all__ = ["GEMINI_ASPECT_RATIOS", "aspect_ratio", "dashscope_image", "gemini_image"]
 
 #: Aspect ratios Gemini image models take in ``imageConfig.aspectRatio`` (§9.3); Gemini picks
 #: the pixel size itself, so a ratio is all a caller can ask for.
 GEMINI_ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+
+
+def aspect_ratio(size: str) -> str:
+    """``1280*720`` (or ``1280:720``) as its reduced aspect ratio, ``16:9``."""
+    width, height = (int(x) for x in size.replace(":", "*").split("*"))
+    gcd = math.gcd(width, height)
+    return f"{width // gcd}:{height // gcd}"
+
 
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 #: Partial text from a stream is logged at most this often.

@@ -147,17 +147,22 @@ class GenerateParams(_StyleKnobs):
         return self
 
 
-class GenerateFields(_StyleKnobsFields, total=False):
-    """Keyword fields of :class:`GenerateParams`."""
+class _SongFields(_StyleKnobsFields, total=False):
+    """The keyword fields generate and extend share (model, callback and the song's text)."""
 
-    custom_mode: bool
-    instrumental: bool
     model: SunoModelName
     call_back_url: str
     prompt: str | None
     style: str | None
     title: str | None
     persona_id: str | None
+
+
+class GenerateFields(_SongFields, total=False):
+    """Keyword fields of :class:`GenerateParams`."""
+
+    custom_mode: bool
+    instrumental: bool
 
 
 class UploadCoverParams(GenerateParams):
@@ -206,15 +211,9 @@ class _ExtendBase(_StyleKnobs):
         return self
 
 
-class _ExtendBaseFields(_StyleKnobsFields, total=False):
+class _ExtendBaseFields(_SongFields, total=False):
     default_param_flag: bool
-    model: SunoModelName
-    call_back_url: str
     continue_at: float | None
-    prompt: str | None
-    style: str | None
-    title: str | None
-    persona_id: str | None
 
 
 class ExtendParams(_ExtendBase):
