@@ -30,11 +30,13 @@ from .resources.kling import Kling
 from .resources.models import Models
 from .resources.suno import Suno
 from .resources.videos import Videos
+from .secrets import remember
 
 # ``ambiguous_answer``, ``create_doubt``, ``decode_json`` and ``status_error_of`` moved to
 # ``_answers`` / ``_doubt``; they stay importable from here, where earlier code found them.
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_DEADLINE",
     "DEFAULT_TIMEOUT",
     "AnyIntClient",
     "AuthStyle",
@@ -51,6 +53,9 @@ DEFAULT_BASE_URL = "https://gateway.api.anyint.ai"
 #: Explicit timeouts: a sync image or a long message may take minutes to come back, but a
 #: connection that cannot be made in 10 s will not be made at all.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=60.0, pool=30.0)
+#: Total seconds of one exchange: longer than any sync generation the contract describes and
+#: than the read timeout, so only an answer that trickles or never ends reaches it.
+DEFAULT_DEADLINE = 900.0
 ANTHROPIC_VERSION = "2023-06-01"
 
 #: How a family authenticates (contract §2.2): Bearer everywhere except the Anthropic routes.
@@ -106,6 +111,9 @@ class AnyIntClient:
         api_key: Gateway key. Kept as ``SecretStr``; it never appears in a URL, repr or log.
         base_url: Gateway base URL.
         timeout: httpx timeout for each request (per read/write, not total).
+        deadline: Seconds one exchange (request and whole answer; a stream until it closes)
+            may take in all, so a gateway trickling bytes cannot hold a call for ever. None
+            removes the limit.
         retry: Retry policy for transport failures and retryable statuses.
         transport: httpx transport, the test seam (``httpx.MockTransport``, ``ASGITransport``).
         http_client: A ready ``httpx.AsyncClient`` to use instead of building one.
@@ -130,6 +138,7 @@ class AnyIntClient:
         base_url: str | None = None,
         *,
         timeout: httpx.Timeout | float | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -137,6 +146,9 @@ class AnyIntClient:
         self._explicit_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         self._explicit_base_url = _check_base_url(base_url) if base_url else None
         self.retry = retry or RetryPolicy()
+        if deadline is not None and deadline <= 0:
+            raise ValueError(f"deadline must be positive seconds or None, got {deadline!r}")
+        self.deadline = deadline
         self.timeout = (
             timeout
             if isinstance(timeout, httpx.Timeout)
@@ -179,6 +191,8 @@ class AnyIntClient:
                 "No AnyInt API key: pass api_key= or set ANYINT_API_KEY "
                 "(for the local emulator any non-empty key works)"
             )
+        # Known from now on to the error tree and the log scrubber (anyint.secrets).
+        remember(key)
         return key.get_secret_value()
 
     def __repr__(self) -> str:
@@ -198,8 +212,27 @@ class AnyIntClient:
         return {"Authorization": f"Bearer {self._api_key()}"}
 
     def is_gateway_url(self, url: str) -> bool:
-        """Whether ``url`` points at the configured gateway (and may receive our key)."""
-        return url == self.base_url or url.startswith(self.base_url + "/")
+        """Whether ``url`` points at the configured gateway (and may receive our key).
+
+        It must have the gateway's origin (scheme, host and port, the default port of the
+        scheme when none is given: ``http`` and ``https``, or another port, are other origins)
+        and lie under the gateway's base path, compared on the parsed URL with dot segments
+        resolved: ``https://gateway.example/base/../elsewhere`` is not under ``/base``, and
+        ``https://GATEWAY.example:443/base/x`` is. Downloads ask this for every redirect hop.
+        """
+        try:
+            target, base = httpx.URL(url), httpx.URL(self.base_url)
+        except (httpx.InvalidURL, TypeError):
+            return False
+        if (target.scheme, target.host) != (base.scheme, base.host) or not target.host:
+            return False
+        default_port = {"http": 80, "https": 443}.get(target.scheme)
+        if (target.port or default_port) != (base.port or default_port):
+            return False
+        # The path as sent (still percent-encoded), so ``%2F..%2F`` cannot pass for a segment.
+        path = target.raw_path.partition(b"?")[0].decode("ascii")
+        prefix = base.raw_path.partition(b"?")[0].decode("ascii").rstrip("/")
+        return path == prefix or path.startswith(prefix + "/")
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -276,7 +309,8 @@ class AnyIntClient:
             AmbiguousSubmitError: A create may have made a task; not resent.
         """
         request = self._build(method, path, options)
-        call = Call(request, method, path, options.get("json"), creates_task, ok_code)
+        body = options.get("json")
+        call = Call(request, method, path, body, creates_task, ok_code, deadline=self.deadline)
         async with send(self._http, call, self.retry) as response:
             return response
 
@@ -287,9 +321,9 @@ class AnyIntClient:
         """Like :meth:`request`, but yield a streaming response whose body is not yet read.
 
         Retries happen only before the first byte of a successful response is handed over.
+        Reading the stream is bounded by the client's ``deadline``, counted from the hand-over.
         """
-        call = Call(
-            self._build(method, path, options), method, path, options.get("json"), stream=True
-        )
+        request = self._build(method, path, options)
+        call = Call(request, method, path, options.get("json"), stream=True, deadline=self.deadline)
         async with send(self._http, call, self.retry) as response:
             yield response

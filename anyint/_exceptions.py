@@ -63,6 +63,8 @@ from typing import Any
 
 import httpx
 
+from .secrets import scrub, scrub_value
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -95,9 +97,35 @@ __all__ = [
 
 
 class AnyIntError(Exception):
-    """Base class of every error this library raises on purpose."""
+    """Base class of every error this library raises on purpose.
+
+    Its text never carries a secret the process knows (the API key, the callback token, AWS
+    credentials; see :mod:`anyint.secrets`): a gateway may echo the request in its error
+    message, and errors end up in Prefect's database, in logs and in the journal. Arguments,
+    attributes and notes are scrubbed as they are set, and ``str``/``repr`` once more for
+    secrets learnt later.
+    """
 
     retryable: bool = False
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(scrub_value(a) for a in args))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Dunders are Python's own (``__notes__`` is a list the interpreter appends to in place,
+        # so it must stay the same object; ``add_note`` scrubs each note).
+        dunder = name.startswith("__") and name.endswith("__")
+        super().__setattr__(name, value if dunder else scrub_value(value))
+
+    def add_note(self, note: str, /) -> None:
+        """Add a note, scrubbed of secrets (see the class docstring)."""
+        super().add_note(scrub(note))
+
+    def __str__(self) -> str:
+        return scrub(super().__str__())
+
+    def __repr__(self) -> str:
+        return scrub(super().__repr__())
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Errors get pickled (Prefect persists failed task results, Dask ships them between

@@ -129,8 +129,14 @@ async def _maybe_await(result: Awaitable[None] | None) -> None:
 
 async def _poll_once(
     poll: Callable[[], Awaitable[S]], task_id: str, last_status: str | None
-) -> S | None:
-    """One poll; None when it failed in a way worth polling through (a retryable API error)."""
+) -> S | APIError:
+    """One poll; the error when it failed in a way worth polling through.
+
+    Worth polling through is any retryable API error: a 5xx or 429 once the client's own retries
+    are spent, a dropped connection, and one answer that is not JSON or is cut short (a proxy's
+    error page, a body lost half way; see :func:`anyint._answers.decode_json`). Each is a fault of
+    one answer, and the next poll, on the same schedule and deadline, may well be fine.
+    """
     try:
         return await poll()
     except APIError as exc:
@@ -138,7 +144,7 @@ async def _poll_once(
             exc.add_note(f"while waiting for task {task_id} (last status {last_status})")
             raise
         log.warning("poll of task %s failed (%s); polling on", task_id, exc)
-        return None
+        return exc
 
 
 def _finished(snapshot: S, task_id: str) -> bool:
@@ -192,15 +198,20 @@ async def wait_for_task(
     Raises:
         TaskFailedError: A failed terminal state (FAILED, UNKNOWN, GENERATE_AUDIO_FAILED, ...).
         TaskTimeoutError: The deadline passed first; the task may still finish.
-        APIError: A non-retryable error while polling (retryable ones are polled through).
+        APIError: A non-retryable error while polling (retryable ones, such as one answer
+            that is not JSON, are polled through until the deadline).
     """
     schedule = schedule or PollSchedule()
     start = clock()
     last_status: str | None = None
+    last_error: APIError | None = None
     n = 0
     while True:
         snapshot = await _poll_once(poll, task_id, last_status)
-        if snapshot is not None:
+        if isinstance(snapshot, APIError):
+            last_error = snapshot
+        else:
+            last_error = None
             if snapshot.status != last_status:
                 last_status = snapshot.status
                 log.info("task %s is %s", task_id, snapshot.status)
@@ -210,6 +221,10 @@ async def wait_for_task(
                 return snapshot
         elapsed = clock() - start
         if elapsed >= schedule.deadline:
-            raise TaskTimeoutError(task_id=task_id, status=last_status, waited=elapsed)
+            timeout = TaskTimeoutError(task_id=task_id, status=last_status, waited=elapsed)
+            if last_error is not None:
+                # Polls that kept failing are why the status is stale: say how they failed.
+                timeout.add_note(f"the last poll failed: {last_error}")
+            raise timeout from last_error
         await _pause(min(schedule.interval(n), schedule.deadline - elapsed), wake)
         n += 1

@@ -7,6 +7,7 @@ proves no task was made (see :mod:`anyint._doubt`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,6 +42,9 @@ class Call:
         creates_task: The POST creates a paid task (resent only after a proven rejection).
         ok_code: Body ``code`` meaning success (Suno 200, Kling 0); any other code is an error.
         stream: Hand over a successful response with its body unread.
+        deadline: Seconds one exchange may take in all, however steadily bytes trickle in
+            (httpx's timeouts bound each read, not the sum); for a stream, until it closes.
+            None: no total limit.
     """
 
     request: httpx.Request
@@ -50,6 +54,7 @@ class Call:
     creates_task: bool = False
     ok_code: int | None = None
     stream: bool = False
+    deadline: float | None = None
 
     @property
     def idempotent(self) -> bool:
@@ -73,8 +78,11 @@ def _transport_error(
             request=call.request,
         )
     if isinstance(exc, httpx.TimeoutException):
+        detail = f": {exc}" if str(exc) and str(exc) != "timed out" else ""
         return APITimeoutError(
-            f"{method} {path} timed out ({type(exc).__name__})", request=call.request, sent=sent
+            f"{method} {path} timed out ({type(exc).__name__}{detail})",
+            request=call.request,
+            sent=sent,
         )
     return APIConnectionError(
         f"{method} {path} failed: {type(exc).__name__}: {exc}", request=call.request, sent=sent
@@ -82,15 +90,55 @@ def _transport_error(
 
 
 async def _open(http: httpx.AsyncClient, call: Call) -> httpx.Response:
-    """Send once; read the body unless a successful stream is wanted (never leak it on error)."""
-    response = await http.send(call.request, stream=True)
+    """Send once; read the body unless a successful stream is wanted (never leak it on error).
+
+    Past the call's total deadline the exchange counts as a read timeout: the request was sent,
+    so a create is in doubt and a read is retried, as for any other read timeout.
+    """
     try:
-        if not call.stream or response.status_code >= 400:
-            await response.aread()
-    except BaseException:
-        await response.aclose()
-        raise
+        async with asyncio.timeout(call.deadline):
+            response = await http.send(call.request, stream=True)
+            try:
+                if not call.stream or response.status_code >= 400:
+                    await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+    except TimeoutError as exc:
+        raise httpx.ReadTimeout(_late(call), request=call.request) from exc
     return response
+
+
+def _late(call: Call) -> str:
+    return f"no complete answer within the {call.deadline:g} s total deadline"
+
+
+class _Bounded(httpx.AsyncByteStream):
+    """A handed-over stream body whose reading ends at the call's deadline, counted from the
+    hand-over (a stream of pings would otherwise never end). Each read gets what is left, so
+    no timeout scope spans a ``yield`` (which would cancel the consumer's code instead)."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, call: Call) -> None:
+        self.inner, self.call = inner, call
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        assert self.call.deadline is not None
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.call.deadline
+        chunks = aiter(self.inner)
+        while True:
+            try:
+                async with asyncio.timeout(max(end - loop.time(), 0.0)):
+                    chunk = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except TimeoutError as exc:
+                late = f"stream still open: {_late(self.call)}"
+                raise httpx.ReadTimeout(late, request=self.call.request) from exc
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 class _Retries:
@@ -145,6 +193,8 @@ async def send(
             )
             if answer_error is None:
                 log.debug("%s %s -> %s", call.method, call.path, response.status_code)
+                if call.stream and call.deadline is not None:
+                    response.stream = _Bounded(response.stream, call)  # type: ignore[arg-type]
                 yield response
                 return
         finally:

@@ -95,5 +95,5 @@ async def aiter_sse_json(response: httpx.Response) -> AsyncIterator[SSEMessage]:
     except httpx.TransportError as exc:
         # The stream broke after the gateway started answering: the request did arrive.
         raise APIConnectionError(
-            f"stream interrupted: {type(exc).__name__}", request=response.request, sent=True
+            f"stream interrupted: {type(exc).__name__}: {exc}", request=response.request, sent=True
         ) from exc

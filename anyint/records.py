@@ -10,6 +10,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .secrets import scrub
+
 __all__ = [
     "CALLBACK_FIELDS",
     "SECRET_FIELDS",
@@ -84,12 +86,9 @@ def _values(value: Any, keys: frozenset[str]) -> list[str]:
     return []
 
 
-#: Shorter values are not masked: replacing a 3-letter "token" would mangle unrelated text.
-_MIN_MASKED = 8
-
-
 def mask(text: str, body: Any = None, *, also: Iterable[str] = ()) -> str:
-    """Replace the callback URLs and credentials found in ``body`` (and ``also``) by ``***``.
+    """Replace the callback URLs and credentials found in ``body`` (and ``also``), and every
+    secret the process knows, by ``***``.
 
     For text that came back from the gateway (an error message may echo the request) and is
     about to be kept on an error that gets logged and pickled.
@@ -102,11 +101,7 @@ def mask(text: str, body: Any = None, *, also: Iterable[str] = ()) -> str:
     Returns:
         ``text`` with every such value masked.
     """
-    secrets = [*_values(body, CALLBACK_FIELDS | SECRET_FIELDS), *also]
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= _MIN_MASKED:
-            text = text.replace(secret, "***")
-    return text
+    return scrub(text, extra=[*_values(body, CALLBACK_FIELDS | SECRET_FIELDS), *also])
 
 
 #: Strings longer than this (inline media) are stored as their length and digest.

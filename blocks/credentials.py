@@ -6,7 +6,7 @@ import httpx
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from anyint import DEFAULT_BASE_URL, AnyIntClient, RetryPolicy
+from anyint import DEFAULT_BASE_URL, DEFAULT_DEADLINE, AnyIntClient, RetryPolicy
 from anyint.config import settings
 
 __all__ = ["AnyIntCredentials"]
@@ -46,6 +46,14 @@ class AnyIntCredentials(Block):
     )
     connect_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Connect timeout of one gateway request, in seconds."
+    )
+    deadline_seconds: float = Field(
+        default=DEFAULT_DEADLINE,
+        gt=0,
+        description=(
+            "Total time one gateway exchange may take (request and whole answer; a stream "
+            "until it closes), however steadily bytes trickle in, in seconds."
+        ),
     )
     max_retries: int = Field(
         default=2,
@@ -87,6 +95,7 @@ class AnyIntCredentials(Block):
             api_key=self.resolved_api_key(),
             base_url=self.resolved_base_url(),
             timeout=timeout,
+            deadline=self.deadline_seconds,
             retry=RetryPolicy(max_retries=self.max_retries),
             transport=transport,
         )

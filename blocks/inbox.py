@@ -1,8 +1,10 @@
 """The callback inbox: one JSON record per (task id, phase) on the :class:`~blocks.AssetStore`.
 
 It is storage, not web: the receiver (:mod:`callbacks.app`) writes
-``inbox/<task_id>/<phase>.json``; wait tasks read it with :func:`read_inbox` or
-:func:`terminal_record` and stop polling early once a terminal record lands. A record is::
+``inbox/<segment>/<phase>.json``; wait tasks read it with :func:`read_inbox` or
+:func:`terminal_record` and stop polling early once a terminal record lands. ``<segment>`` is
+:func:`blocks.ids.id_segment` of the task id: the id itself for every id the gateway hands out
+today, an encoded or hashed form for any other, so any id is safe. A record is::
 
     {"task_id": "...", "family": "suno", "phase": "complete",
      "received_at": "2025-01-01T00:00:00.000000+00:00", "body": {...as received...}}
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeGuard, get_args
 
 from anyint.config import settings
 from anyint.types.suno_requests import PLACEHOLDER_CALLBACK_URL
 
+from .ids import MAX_TASK_ID_BYTES, id_segment
 from .store import AssetStore, check_key
 
 __all__ = [
@@ -54,9 +57,6 @@ CALLBACK_TOKEN_ENV = "ANYINT_CALLBACK_TOKEN"
 #: Environment variable with the public base URL of the receiver (e.g. ``https://hooks.example.com``).
 CALLBACK_URL_ENV = "ANYINT_CALLBACK_URL"
 
-# A whitelist rather than a blacklist: ids become store keys (S3 object names, local file names),
-# and every id the gateway hands out (hex, UUID, Kling digits, ``video_...``) fits it.
-_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 _PHASE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 # The token is a path segment: URL-safe characters only (what ``secrets.token_urlsafe`` makes), and
 # long enough that guessing it through the 404s is hopeless.
@@ -79,7 +79,9 @@ def check_token(token: object) -> str:
 
 
 def check_task_id(task_id: object) -> str:
-    """Validate a gateway task id for use as an inbox folder name.
+    """Check a task id found in a callback body: any string is data, within a sane length.
+
+    What the id may contain is no concern here: :func:`inbox_key` makes any id a safe key.
 
     Args:
         task_id: The id as found in a callback body (a string; a non-bool int is accepted and
@@ -89,16 +91,24 @@ def check_task_id(task_id: object) -> str:
         The id as a string.
 
     Raises:
-        ValueError: Empty, too long (over 200 characters), or containing anything besides
-            letters, digits, ``.``, ``_``, ``:`` and ``-`` (so no ``/``, no ``..``).
+        ValueError: Not a string (or integer), empty, not valid Unicode (a lone surrogate, which
+            JSON allows: no URL or UTF-8 answer can carry such an id), or over 4096 bytes.
     """
+    task_id = _as_text(task_id)
+    try:
+        size = len(task_id.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError("task id must be valid Unicode text (it has a lone surrogate)") from None
+    if size > MAX_TASK_ID_BYTES:
+        raise ValueError(f"task id must be at most {MAX_TASK_ID_BYTES} bytes of UTF-8")
+    return task_id
+
+
+def _as_text(task_id: object) -> str:
     if isinstance(task_id, int) and not isinstance(task_id, bool):
         task_id = str(task_id)
-    if not isinstance(task_id, str) or not _TASK_ID.fullmatch(task_id) or ".." in task_id:
-        raise ValueError(
-            "task id must be 1-200 characters of letters, digits, '.', '_', ':' or '-' "
-            "(no '/' or '..')"
-        )
+    if not isinstance(task_id, str) or not task_id:
+        raise ValueError("task id must be a non-empty string (or an integer)")
     return task_id
 
 
@@ -114,12 +124,17 @@ def check_phase(phase: object) -> str:
 
 
 def inbox_key(task_id: str, phase: str) -> str:
-    """The store key of one inbox record: ``inbox/<task_id>/<phase>.json``.
+    """The store key of one inbox record: ``inbox/<segment>/<phase>.json``.
+
+    ``<segment>`` is :func:`blocks.ids.id_segment` of the id: the id itself when it is safe as a
+    path segment, else its reversible or hashed form (never ``/``, ``..`` or anything that leaves
+    the store). Any id has a key: a wait never fails on the id the gateway chose.
 
     Raises:
-        ValueError: Invalid task id or phase (see :func:`check_task_id`, :func:`check_phase`).
+        ValueError: Empty task id, or an invalid phase (see :func:`check_phase`).
     """
-    return check_key(f"{INBOX_PREFIX}/{check_task_id(task_id)}/{check_phase(phase)}.json")
+    segment = id_segment(_as_text(task_id))
+    return check_key(f"{INBOX_PREFIX}/{segment}/{check_phase(phase)}.json")
 
 
 def read_inbox(store: AssetStore, task_id: str) -> dict[str, dict[str, Any]]:
@@ -127,15 +142,16 @@ def read_inbox(store: AssetStore, task_id: str) -> dict[str, dict[str, Any]]:
 
     Args:
         store: The store the receiver writes to.
-        task_id: Gateway task id.
+        task_id: Gateway task id (any non-empty string).
 
     Returns:
         ``{phase: record}``; empty when nothing arrived yet.
 
     Raises:
-        ValueError: Invalid task id.
+        ValueError: Empty task id.
     """
-    folder = f"{INBOX_PREFIX}/{check_task_id(task_id)}"
+    task_id = _as_text(task_id)
+    folder = f"{INBOX_PREFIX}/{id_segment(task_id)}"
     records: dict[str, dict[str, Any]] = {}
     for key in store.list(folder):
         name = key.rsplit("/", 1)[-1]
@@ -145,9 +161,15 @@ def read_inbox(store: AssetStore, task_id: str) -> dict[str, dict[str, Any]]:
             record = store.read_json(key)
         except FileNotFoundError:
             continue  # Removed between listing and reading (manual clean-up): not there.
-        if isinstance(record, dict):
+        if _is_record_of(record, task_id):
             records[name.removesuffix(".json")] = record
     return records
+
+
+def _is_record_of(record: Any, task_id: str) -> TypeGuard[dict[str, Any]]:
+    """A record of ``task_id``: a hashed folder name stands for its id only with the record's
+    ``task_id`` to confirm it (a record without one, from before, is taken as it is)."""
+    return isinstance(record, dict) and record.get("task_id", task_id) == task_id
 
 
 def terminal_record(store: AssetStore, task_id: str) -> dict[str, Any] | None:
@@ -157,8 +179,9 @@ def terminal_record(store: AssetStore, task_id: str) -> dict[str, Any] | None:
     calls this on every poll.
 
     Raises:
-        ValueError: Invalid task id.
+        ValueError: Empty task id.
     """
+    task_id = _as_text(task_id)
     for phase in TERMINAL_PHASES:
         key = inbox_key(task_id, phase)
         if store.exists(key):
@@ -166,7 +189,7 @@ def terminal_record(store: AssetStore, task_id: str) -> dict[str, Any] | None:
                 record = store.read_json(key)
             except FileNotFoundError:
                 continue
-            if isinstance(record, dict):
+            if _is_record_of(record, task_id):
                 return record
     return None
 
@@ -188,7 +211,8 @@ def write_record(
 
     Args:
         store: Destination store.
-        task_id: Gateway task id.
+        task_id: Gateway task id (any non-empty string: it is kept in the record, whatever form
+            its key takes).
         family: Route family (``suno``, ``dashscope``, ``kling``, ``videos``).
         phase: Callback phase.
         body: The decoded JSON body as received.
@@ -199,10 +223,11 @@ def write_record(
         one built for this delivery (not re-read from the store).
 
     Raises:
-        ValueError: Invalid task id, phase or family.
+        ValueError: Empty task id, invalid phase or unknown family.
     """
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {', '.join(FAMILIES)}")
+    task_id = _as_text(task_id)
     key = inbox_key(task_id, phase)
     record = {
         "task_id": task_id,

@@ -30,8 +30,17 @@ from prefect.blocks.core import Block
 from prefect.blocks.fields import SecretDict
 from pydantic import BaseModel, Field
 
-from anyint import DEFAULT_MAX_DOWNLOAD_BYTES, AnyIntClient, MediaKind, download
+from anyint import (
+    DEFAULT_DOWNLOAD_BASE_SECONDS,
+    DEFAULT_DOWNLOAD_MIN_BYTES_PER_SECOND,
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    AnyIntClient,
+    MediaKind,
+    download,
+    download_budget,
+)
 from anyint.config import settings
+from anyint.secrets import credential_values, remember
 
 __all__ = ["AssetStore", "BrowserLink", "StoreDocumentError", "StoredAsset", "UnsafeKeyError"]
 
@@ -184,12 +193,31 @@ class AssetStore(Block):
             "stores), in seconds; at most 7 days, the longest S3 allows."
         ),
     )
+    download_base_seconds: float = Field(
+        default=DEFAULT_DOWNLOAD_BASE_SECONDS,
+        gt=0,
+        description=(
+            "Fixed part of every download's total time budget, in seconds (connect, redirects, "
+            "first byte). Budget = download_base_seconds + size cap / "
+            "download_min_bytes_per_second."
+        ),
+    )
+    download_min_bytes_per_second: float = Field(
+        default=DEFAULT_DOWNLOAD_MIN_BYTES_PER_SECOND,
+        gt=0,
+        description=(
+            "Slowest average rate, in bytes per second, a download at its full size cap may "
+            "have (default 512 KiB/s: the 2 GiB cap gets about 69 minutes). A slower download "
+            "fails, naming its URL, instead of holding the run."
+        ),
+    )
 
     # -- filesystem ---------------------------------------------------------------------------
 
     def _fs(self) -> tuple[AbstractFileSystem, str]:
         url = self.base_url or settings().store or "./output"
         options = self.storage_options.get_secret_value() if self.storage_options else {}
+        remember(*credential_values(options))
         fs, root = fsspec.core.url_to_fs(url, **options)
         return fs, root.rstrip("/")
 
@@ -413,11 +441,38 @@ class AssetStore(Block):
         *,
         kind: MediaKind = "any",
         max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+        budget_seconds: float | None = None,
     ) -> StoredAsset:
-        """Stream ``url`` into ``key`` (atomic, size-capped, type-checked, checksummed)."""
+        """Stream ``url`` into ``key`` (atomic, size-capped, type-checked, checksummed, within
+        one total time budget).
+
+        Args:
+            client: The gateway client (its pool; the key goes to the gateway's origin only).
+            url: The asset URL.
+            key: Store key to write.
+            kind: Expected media kind.
+            max_bytes: Size cap.
+            budget_seconds: Total seconds allowed; None: :meth:`download_budget` of
+                ``max_bytes`` (pass what is left of an earlier attempt's budget to share it).
+
+        Raises:
+            DownloadError: Refused, cut short, or over the budget (named URL, no query string).
+        """
+        budget = self.download_budget(max_bytes) if budget_seconds is None else budget_seconds
         with self.writer(key) as handle:
-            result = await download(client, url, handle, kind=kind, max_bytes=max_bytes)
+            result = await download(
+                client, url, handle, kind=kind, max_bytes=max_bytes, budget_seconds=budget
+            )
         return self._stored(key, result.bytes, result.sha256, result.content_type)
+
+    def download_budget(self, max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES) -> float:
+        """Total seconds a download into this store with size cap ``max_bytes`` may take:
+        ``download_base_seconds + max_bytes / download_min_bytes_per_second``."""
+        return download_budget(
+            max_bytes,
+            base_seconds=self.download_base_seconds,
+            min_bytes_per_second=self.download_min_bytes_per_second,
+        )
 
     def _stored(self, key: str, size: int, sha256: str, content_type: str) -> StoredAsset:
         return StoredAsset(

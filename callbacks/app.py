@@ -1,19 +1,19 @@
 """The callback receiver: a small FastAPI app the gateway POSTs task callbacks to.
 
 ``POST /callbacks/{token}/{family}`` (family: ``suno``, ``dashscope``, ``kling``, ``videos``)
-stores each callback once in the inbox (:mod:`blocks.inbox`) and, when a Prefect API is
-configured, emits an ``anyint.callback.<phase>`` event that automations can trigger on.
+stores each callback once in the inbox (:mod:`blocks.inbox`: any task id is a safe key) and, when
+a Prefect API is configured, emits an ``anyint.callback.<phase>`` event for automations.
 
 The secret token in the path is the only authentication the gateway offers (music callbacks are
 not signed, contract §11.7). A wrong or missing token gets the same 404 as a path that does not
 exist, so a scanner learns nothing; the token is never logged (:class:`TokenMaskFilter` masks it
 in uvicorn's access log) and never echoed in a response.
 
-Statuses: 200 stored or duplicate; 400 malformed JSON or an invalid task id; 404 wrong token or
-unknown family; 405 another method; 413 body over ``max_body``; 422 valid JSON of no known
-shape; 503 the store failed (the gateway retries 5xx, so the callback is not lost). ``GET /healthz``
-names the store (no credentials); a task id its submit journal lacks is stored and warned about
-once (:mod:`callbacks.store_match`).
+Statuses: 200 stored or duplicate; 400 malformed JSON, or a task id not a string of at most 4 KiB;
+404 wrong token or unknown family; 405 another method; 413 body over ``max_body``; 422 valid JSON
+of no known shape; 503 the store failed (the gateway retries 5xx, so the callback is not lost).
+``GET /healthz`` names the store (no credentials); a task id its submit journal lacks is stored
+and warned about once (:mod:`callbacks.store_match`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from anyint.config import settings
+from anyint.secrets import remember, scrub, scrub_record
 from anyint.types.suno_callbacks import parse_callback
+from blocks.ids import id_label
 from blocks.inbox import (
     CALLBACK_TOKEN_ENV,
     FAMILIES,
@@ -236,35 +238,19 @@ def _prefect_api_configured() -> bool:
 # -- logging ---------------------------------------------------------------------------------------
 
 
-#: Tokens of the receivers built in this process: masked wherever they appear in a logged path,
-#: including a query string (``/callbacks/suno?token=...`` from a misconfigured sender).
-_KNOWN_TOKENS: set[str] = set()
-
-
 def mask_callback_tokens(text: str) -> str:
-    """Replace the path segment after ``/callbacks/``, and any known token, with ``***``."""
-    text = _TOKEN_SEGMENT.sub(r"\1***", text)
-    for token in _KNOWN_TOKENS:
-        text = text.replace(token, "***")
-    return text
+    """Replace the path segment after ``/callbacks/``, and every secret the process knows
+    (receivers' tokens included, e.g. in a query string from a misconfigured sender), with
+    ``***``."""
+    return scrub(_TOKEN_SEGMENT.sub(r"\1***", text))
 
 
 class TokenMaskFilter(logging.Filter):
     """Mask callback tokens in log records (uvicorn's access log prints every path)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = mask_callback_tokens(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(_mask_arg(a) for a in record.args)
+        scrub_record(record, mask_callback_tokens)
         return True
-
-
-def _mask_arg(arg: object) -> object:
-    if isinstance(arg, int | float | bool) or arg is None:
-        return arg  # keep numbers numbers: the format may say %d
-    text = str(arg)  # httpx logs an httpx.URL object, not a str
-    return mask_callback_tokens(text) if "/callbacks/" in text else arg
 
 
 def install_token_filter(*names: str) -> None:
@@ -344,11 +330,10 @@ class _Receiver:
                 write_record, self.store, task_id, family, phase, body
             )
         except Exception:
-            logger.exception("inbox write failed for %s task %s (%s)", family, task_id, phase)
+            logger.exception("inbox write failed: %s %s task %s", family, phase, id_label(task_id))
             raise _Reject(503, "inbox unavailable; retry later") from None
-        logger.info(
-            "callback %s task %s phase %s%s", family, task_id, phase, "" if written else " (dup)"
-        )
+        dup = "" if written else " (dup)"  # ids are data: logged quoted and cut when odd
+        logger.info("callback %s task %s phase %s%s", family, id_label(task_id), phase, dup)
         if written:
             # After the answer's work, not before it: the check may list the journal.
             self._background(self._warn_if_unknown(task_id), self._checks)
@@ -391,7 +376,7 @@ class _Receiver:
             "callback for task %s stored in %s, whose submit journal does not know that task: "
             "wait tasks reading another store will not see it; start the receiver with "
             "--store <the flows' store URL> (ANYINT_STORE, or the store_block's base_url)",
-            task_id,
+            id_label(task_id),
             self.store_url,
         )
 
@@ -475,7 +460,7 @@ def _resolved_token(token: str | None) -> str:
             "(a receiver without one would accept callbacks from anyone)"
         )
     check_token(resolved)
-    _KNOWN_TOKENS.add(resolved)
+    remember(resolved)
     return resolved
 
 

@@ -50,6 +50,11 @@ class EmulatorApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(_PRIVATE):
+            slow = self._asset_trickle(scope)
+            if slow is not None:  # asset downloads stay out of the call log, trickling or not
+                replay = _replayer(await _read_body(receive))
+                await _trickle(self.fastapi, slow, scope, replay, send, receive)
+                return
             await self.fastapi(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -61,9 +66,24 @@ class EmulatorApp:
         fault = self.backend.take_fault(method, path, task_faults=False)
         if fault is not None:
             record.fault = fault.fault
+            if fault.fault == "trickle":  # watches the real receive, to stop once the client left
+                await _trickle(
+                    self.fastapi, fault, scope, replay, _status_recorder(send, record), receive
+                )
+                return
             await self._faulty(fault, scope, replay, send, record)
             return
         await self.fastapi(scope, replay, _status_recorder(send, record))
+
+    def _asset_trickle(self, scope: Scope) -> Fault | None:
+        """The ``trickle`` fault queued for this asset download, if any: of all faults, only a
+        trickle applies to ``GET /_assets/...`` (the others model the gateway, not its CDN)."""
+        if scope["type"] != "http" or not scope["path"].startswith("/_assets/"):
+            return None
+        others = [f for f in self.backend.faults if f.fault != "trickle"]
+        return self.backend.take_fault(
+            scope["method"], scope["path"], task_faults=False, skip=others
+        )
 
     async def _faulty(
         self, fault: Fault, scope: Scope, receive: Receive, send: Send, record: CallRecord
@@ -73,6 +93,11 @@ class EmulatorApp:
             await _drop(send, "dropped before the request was processed")
         if kind == "status":
             await _answer_injected(fault, scope, receive, send, record)
+            return
+        if kind == "echo":
+            record.status = fault.status
+            error = EmulatorError(fault.status, _echo(scope, await _read_body(receive)))
+            await render_error(error, scope["path"])(scope, receive, send)
             return
         if kind in ("delay", "sse_error"):
             if kind == "delay":
@@ -93,9 +118,13 @@ class EmulatorApp:
             # The work is done (task created, call log filled in); only the answer is lost.
             await _answer_injected(fault, scope, receive, send, record)
             return
-        # truncate: send the headers as they were, then half the body, then close.
         start = next(m for m in messages if m["type"] == "http.response.start")
         record.status = start["status"]
+        if kind == "not_json":
+            # The work is done; the answer claims JSON but is a proxy's error page.
+            await _not_json(start, send)
+            return
+        # truncate: send the headers as they were, then half the body, then close.
         data = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
         await send(start)
         await send(
@@ -104,12 +133,89 @@ class EmulatorApp:
         raise ConnectionDropped("body truncated")
 
 
+#: Bytes per piece of a ``trickle`` answer: small, so even a small asset takes many pieces.
+_TRICKLE_BYTES = 64
+
+
+async def _trickle(
+    app: Callable[[Scope, Receive, Send], Awaitable[None]],
+    fault: Fault,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    disconnected: Receive,
+) -> None:
+    """Answer as ``app`` does, but send the body ``_TRICKLE_BYTES`` at a time, one piece every
+    ``fault.seconds``: each read comes quickly enough that no read timeout trips, while the
+    whole body takes as long as the server likes (the headers, content length included, are
+    sent at once).
+
+    Stops when the client goes away (``disconnected`` says so), so an abandoned download does
+    not keep the server busy. In process (``EmulatorTransport``) bodies are buffered and the
+    client sees nothing until the end: use the threaded server for real streaming.
+    """
+    messages: list[Message] = []
+
+    async def capture(message: Message) -> None:
+        messages.append(message)
+
+    await app(scope, receive, capture)
+    data = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    await send(next(m for m in messages if m["type"] == "http.response.start"))
+
+    async def pieces() -> None:
+        for at in range(0, len(data), _TRICKLE_BYTES):
+            await asyncio.sleep(fault.seconds)
+            piece = data[at : at + _TRICKLE_BYTES]
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def gone() -> None:
+        while (await disconnected())["type"] != "http.disconnect":
+            pass
+
+    sender, watcher = asyncio.ensure_future(pieces()), asyncio.ensure_future(gone())
+    try:
+        await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sender.cancel()
+        watcher.cancel()
+    if sender.done() and not sender.cancelled():
+        sender.result()  # a failure while sending is the server's to see
+
+
 async def _answer_injected(
     fault: Fault, scope: Scope, receive: Receive, send: Send, record: CallRecord
 ) -> None:
     """Answer with the error a ``status`` or ``status_after`` fault asks for."""
     record.status = fault.status
     await render_error(_injected(fault), scope["path"])(scope, receive, send)
+
+
+def _echo(scope: Scope, body: bytes) -> str:
+    """An error message that repeats the request back, headers (credentials too) and body, as
+    careless gateways and proxies do."""
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    return (
+        f"rejected {scope['method']} {scope['path']}: headers={json.dumps(headers)} "
+        f"body={body.decode('utf-8', 'replace')}"
+    )
+
+
+_NOT_JSON = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+async def _not_json(start: Message, send: Send) -> None:
+    """Send ``start``'s status with a JSON content type and an HTML body."""
+    headers = [
+        (k, v) for k, v in start.get("headers", []) if k not in (b"content-length", b"content-type")
+    ]
+    headers += [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(_NOT_JSON)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+    await send({"type": "http.response.body", "body": _NOT_JSON})
 
 
 async def _drop(send: Send, why: str) -> None:

@@ -45,12 +45,29 @@ TASK_FAULTS = frozenset(
         "callback_drop",
         "callback_duplicate",
         "callback_delay",
+        # The created task's id has unusual characters (space, ``+``, ``=``) and is over 200
+        # characters long: ids are the gateway's data, and must be safe as store keys.
+        "task_odd_id",
     }
 )
 #: Faults a test can inject with ``POST /_emulator/faults``: the HTTP exchange's, and the task's.
 FAULT_KINDS = (
     frozenset(
-        {"status", "drop_before", "drop_after", "delay", "sse_error", "truncate", "status_after"}
+        {
+            "status",
+            "drop_before",
+            "drop_after",
+            "delay",
+            "sse_error",
+            "truncate",
+            "status_after",
+            # A hostile gateway: an error whose message echoes the request's headers and body.
+            "echo",
+            # A 2xx answer whose body is not JSON (though declared as JSON).
+            "not_json",
+            # A download that sends its bytes slowly, one small chunk every ``seconds``.
+            "trickle",
+        }
     )
     | TASK_FAULTS
 )
@@ -155,6 +172,15 @@ class Task:
     def last(self) -> int:
         """Index of the terminal stage."""
         return len(self.stages) - 1
+
+
+def odd_task_id(plain: str) -> str:
+    """``plain`` made into an id no store key could hold as it is (``task_odd_id`` fault).
+
+    A space, ``+`` and ``=`` (a query string decodes ``+`` as a space, base64 pads with ``=``),
+    and over 200 characters: still unique, since it starts with the plain id.
+    """
+    return f"{plain} odd+id=" + "x" * 200
 
 
 #: Builds the callback payloads (bare AnyInt shape) for a task entering a status.
@@ -333,6 +359,8 @@ class Backend:
                 task.unknown = True
             elif fault.fault == "task_no_output":
                 task.no_output = True
+            elif fault.fault == "task_odd_id":
+                task.id = odd_task_id(task.id)
             else:
                 task.callback_faults[fault.fault] = fault.seconds
 

@@ -48,10 +48,19 @@ class FaultBody(_Body):
     fault: str = Field(..., description=f"One of {sorted(FAULT_KINDS)}.")
     times: int = Field(1, ge=1)
     status: int = Field(
-        503, ge=400, le=599, description="HTTP status of a status or status_after fault."
+        503, ge=400, le=599, description="HTTP status of a status, status_after or echo fault."
     )
     retry_after: float | None = Field(None, ge=0)
-    seconds: float = Field(0.0, ge=0, le=600)
+    seconds: float = Field(
+        0.0,
+        ge=0,
+        le=600,
+        description=(
+            "delay: seconds before answering; callback_delay: before delivering; trickle: "
+            'between 64-byte pieces of the body (also on "GET /_assets/*", the only fault '
+            "asset downloads take)."
+        ),
+    )
 
 
 class SettingsBody(_Body):

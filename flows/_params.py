@@ -12,7 +12,9 @@ from typing import Annotated, Any, ParamSpec, TypeVar, get_type_hints
 
 from prefect import Flow, flow
 from prefect.context import FlowRunContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+
+from anyint.types import check_texts
 
 __all__ = [
     "MAX_DEADLINE_SECONDS",
@@ -82,6 +84,9 @@ def model_field(defaults: str) -> Any:
 
 def text_field(max_length: int, description: str) -> Any:
     """The ``Field`` of a required text parameter: not empty, at most ``max_length`` characters.
+
+    Like every text parameter, it may not hold control characters other than tab, newline and
+    CRLF line breaks (checked for all of them by :func:`validate_parameters`).
 
     Used as ``Annotated[str, text_field(2000, "What the image shows.")]``.
     """
@@ -174,6 +179,19 @@ def validate_parameters(fn: Callable[..., Any], values: Mapping[str, Any]) -> di
     return {name: getattr(checked, name) for name in type(checked).model_fields}
 
 
+class _Parameters(BaseModel):
+    """What every flow's parameters model shares: no unknown names, no control characters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        # Every text parameter, titles, prompts, styles and lyrics alike (and each text of a
+        # list), is checked before any run or paid call, with the rule of the request models.
+        return check_texts(value)
+
+
 @functools.cache
 def _parameters_model(fn: Callable[..., Any]) -> type[BaseModel]:
     hints = get_type_hints(fn, include_extras=True)
@@ -181,6 +199,4 @@ def _parameters_model(fn: Callable[..., Any]) -> type[BaseModel]:
         name: (hints.get(name, Any), param.default)
         for name, param in inspect.signature(fn).parameters.items()
     }
-    return create_model(
-        f"{fn.__name__}_parameters", __config__=ConfigDict(extra="forbid"), **fields
-    )
+    return create_model(f"{fn.__name__}_parameters", __base__=_Parameters, **fields)

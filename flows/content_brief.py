@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 from anyint.types import dashscope as ds
 from anyint.types import kling as kl
 from anyint.types.suno import SunoModel
+from blocks.ids import markdown_code
 from tasks import AssetRecord, RunConfig
 from tasks.generation import GEMINI_ASPECT_RATIOS, aspect_ratio, dashscope_image, gemini_image
 
@@ -232,15 +233,17 @@ def _summary(brief: str, out: FanOut, runner: str) -> str:
         "| branch | gateway task | assets |",
         "|---|---|---|",
         f"| image | (sync) | {', '.join(f'[{r.kind}]({r.uri})' for r in out.image)} |",
-        f"| video | `{out.video.task_id}` | "
+        f"| video | {markdown_code(out.video.task_id, table=True)} | "
         f"{', '.join(f'[{r.kind}]({r.uri})' for r in out.video.records)} |",
     ]
     for step in song.steps:
-        lines.append(f"| {step.step} | `{step.task_id}` | {len(step.records)} stored |")
+        cell = markdown_code(step.task_id, table=True)  # gateway data: kept inside its cell
+        lines.append(f"| {step.step} | {cell} | {len(step.records)} stored |")
     if out.song.music_video:
         mv = out.song.music_video
-        lines.append(f"| music video | `{mv.task_id}` | [mp4]({mv.records[0].uri}) |")
-    lines += ["", f"Song **{song.title}** (`{song.audio_id}`, {song.duration} s)."]
+        cell = markdown_code(mv.task_id, table=True)
+        lines.append(f"| music video | {cell} | [mp4]({mv.records[0].uri}) |")
+    lines += ["", f"Song **{song.title}** ({markdown_code(song.audio_id)}, {song.duration} s)."]
     return "\n".join(lines)
 
 

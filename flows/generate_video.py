@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from anyint.types.models import Modality
+from blocks.ids import markdown_code
 from flows._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
 from flows._params import (
     BlockName,
@@ -198,7 +199,7 @@ async def _published(
         records,
         key="generate-video",
         title="Generated video",
-        summary=f"`{create.model}` on {create.route}, task `{finished.task_id}`"
+        summary=f"`{create.model}` on {create.route}, task {markdown_code(finished.task_id)}"
         + (" (created before: nothing paid this time)" if submitted.reused else "")
         + f"\n\n> {prompt}",
     )

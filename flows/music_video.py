@@ -20,6 +20,7 @@ from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifa
 from pydantic import BaseModel, Field
 
 from anyint.types.suno import SunoModel
+from blocks.ids import markdown_code
 from tasks import AssetRecord, RunConfig
 
 from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
@@ -115,12 +116,16 @@ def _model_need(plan: SongPlan) -> ModelNeed:
 def _summary(song: SongResult, plan: SongPlan, steps: list[StepResult]) -> str:
     lines = [
         f"**{song.title}** · {plan.mode} mode · model `{plan.model.value}` · track "
-        f"{plan.track + 1} (`{song.audio_id}`, {song.duration} s)",
+        f"{plan.track + 1} ({markdown_code(song.audio_id)}, {song.duration} s)",
         "",
         "| step | gateway task | |",
         "|---|---|---|",
     ]
-    lines += [f"| {s.step} | `{s.task_id}` | {'reused' if s.reused else 'new'} |" for s in steps]
+    # Ids are the gateway's data: shown so that no character of theirs can break the table.
+    lines += [
+        f"| {s.step} | {markdown_code(s.task_id, table=True)} | {'reused' if s.reused else 'new'} |"
+        for s in steps
+    ]
     if song.lyrics:
         lines += ["", "```", song.lyrics.strip(), "```"]
     return "\n".join(lines)

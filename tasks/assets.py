@@ -1,8 +1,9 @@
 """Copy task outputs into the asset store and record them in the run's manifest.
 
 An asset is "ready" only once its task succeeded **and** a complete, checksummed copy sits in the
-store. Assets are keyed by gateway task (``assets/<family>/<task_id>/<name>``) with a sidecar
-record, so a resume finds them (sha256 checked) instead of downloading again. Each flow run's
+store. Assets are keyed by gateway task (``assets/<family>/<task_id>/<name>``, the id made a safe
+key segment by :func:`blocks.ids.id_segment`) with a sidecar record (which keeps the id itself),
+so a resume finds them (sha256 checked) instead of downloading again. Each flow run's
 ``runs/<flow_run_id>/manifest.json`` is rebuilt from one part file per asset, which keeps
 concurrent fetches from overwriting each other.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +24,7 @@ from pydantic import BaseModel
 from anyint import APIStatusError, NotFoundError
 from anyint.records import redact, storable
 from blocks import AssetStore
+from blocks.ids import id_segment
 
 from . import journal, routes
 from ._policy import RETRY_OPTIONS
@@ -124,13 +127,17 @@ def mark_done(store: AssetStore, digest: str, records: list[AssetRecord], **extr
 
 
 async def _store_output(
-    store: AssetStore, client: Any, output: Output, key: str
+    store: AssetStore, client: Any, output: Output, key: str, deadline: float
 ) -> tuple[str, int, str, str]:
+    """Store one output; a download gets what is left until ``deadline`` (monotonic time)."""
     if output.content is not None:
         stored = store.put_bytes(key, output.content, "text/plain")
     else:
         assert output.url is not None
-        stored = await store.download(client, output.url, key, kind=output.kind)
+        left = max(deadline - time.monotonic(), 0.0)
+        stored = await store.download(
+            client, output.url, key, kind=output.kind, budget_seconds=left
+        )
     return stored.uri, stored.bytes, stored.sha256, stored.content_type
 
 
@@ -142,9 +149,13 @@ async def _download(
     output: Output,
     key: str,
 ) -> tuple[Output, tuple[str, int, str, str]]:
-    """Store one output; an expired URL (403/404) is refreshed once by querying the task."""
+    """Store one output; an expired URL (403/404) is refreshed once by querying the task.
+
+    Both attempts share one download budget: the refreshed URL gets what the first left.
+    """
+    deadline = time.monotonic() + store.download_budget()
     try:
-        return output, await _store_output(store, client, output, key)
+        return output, await _store_output(store, client, output, key, deadline)
     except APIStatusError as exc:
         if exc.status_code not in (403, 404) or output.url is None:
             raise
@@ -161,7 +172,7 @@ async def _download(
         o for o in outputs_of(spec, snapshot, client, finished.task_id) if o.name == output.name
     )
     try:
-        return fresh, await _store_output(store, client, fresh, key)
+        return fresh, await _store_output(store, client, fresh, key, deadline)
     except APIStatusError as exc:
         if exc.status_code != 404:
             raise
@@ -202,7 +213,7 @@ async def fetch(
     records: list[AssetRecord] = []
     async with connection.client() as client:
         for output in finished.outputs:
-            key = f"assets/{spec.family}/{finished.task_id}/{output.name}"
+            key = f"assets/{spec.family}/{id_segment(finished.task_id)}/{output.name}"
             kept = await asyncio.to_thread(stored_record, store, key)
             if kept is not None:
                 records.append(kept)

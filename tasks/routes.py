@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from pydantic import BaseModel
 
@@ -169,7 +170,8 @@ def _kling_video(task: kl.KlingTask, _: AnyIntClient) -> list[Output]:
 
 
 def _openai_video(task: vi.VideoObject, client: AnyIntClient) -> list[Output]:
-    url = f"{client.base_url}/openai/v1/videos/{task.id}/content"
+    # The id is the gateway's data: one path segment, whatever it holds (``%`` and ``/`` too).
+    url = f"{client.base_url}/openai/v1/videos/{quote(task.id, safe='')}/content"
     return [_out("video.mp4", "video", "video", url)]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -26,7 +25,7 @@ from anyint import (
     TaskTimeoutError,
     wait_for_task,
 )
-from anyint.config import settings
+from anyint.secrets import scrub_value
 from blocks import AssetStore
 from blocks.inbox import terminal_record
 
@@ -92,14 +91,10 @@ def _mark_failed(store: AssetStore, submitted: SubmittedTask, status: str | None
 
 
 def _without_callback_token(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """``snapshot`` with the callback token masked: Suno echoes the request (``param``), callback
-    URL included, and a FinishedTask travels on as a task or flow parameter, or a result."""
-    secret = settings().callback_token
-    token = secret.get_secret_value() if secret else ""
-    text = json.dumps(snapshot)
-    if not token or token not in text:
-        return snapshot
-    masked: dict[str, Any] = json.loads(text.replace(token, "***"))  # URL-safe: JSON stays valid
+    """``snapshot`` with every known secret masked: Suno echoes the request (``param``),
+    callback URL and its token included, and a FinishedTask travels on as a task or flow
+    parameter, or a result."""
+    masked: dict[str, Any] = scrub_value(snapshot)
     return masked
 
 

@@ -18,9 +18,11 @@ from prefect import Flow, Task
 # package -> kind -> names. Errors are listed level by level down the tree of anyint/_exceptions.py.
 PUBLIC: dict[str, dict[str, str]] = {
     "anyint": {
-        "client": "AnyIntClient AnyIntSettings AuthStyle DEFAULT_BASE_URL RetryPolicy",
+        "client": "AnyIntClient AnyIntSettings AuthStyle DEFAULT_BASE_URL DEFAULT_DEADLINE "
+        "RetryPolicy",
         "polling": "PollSchedule TaskSnapshot wait_for_task",
-        "downloads": "DEFAULT_MAX_DOWNLOAD_BYTES DownloadResult MediaKind download sniff",
+        "downloads": "DEFAULT_DOWNLOAD_BASE_SECONDS DEFAULT_DOWNLOAD_MIN_BYTES_PER_SECOND "
+        "DEFAULT_MAX_DOWNLOAD_BYTES DownloadResult MediaKind download download_budget sniff",
         "errors": """
             AnyIntError
             APIError TaskError

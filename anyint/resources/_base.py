@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -24,6 +25,7 @@ __all__ = [
     "parse_created",
     "parse_event",
     "parse_response",
+    "path_id",
     "require_id",
 ]
 
@@ -164,6 +166,18 @@ def require_id(name: str, value: str) -> str:
     if any(c in value for c in "/?#") or value in (".", ".."):
         raise ValueError(f"{name} must not contain '/', '?', '#' or be '.'/'..', got {value!r}")
     return value
+
+
+def path_id(name: str, value: str) -> str:
+    """``value`` checked (see :func:`require_id`) and percent-encoded as one URL path segment.
+
+    Ids are the gateway's data: a space, ``+``, ``=`` or ``%`` in one must reach the gateway as
+    that very character, never as path syntax (a ``%2F`` sent as it is would arrive as ``/``).
+
+    Raises:
+        ValueError: As :func:`require_id`, or ``value`` is not valid Unicode text.
+    """
+    return quote(require_id(name, value), safe="")
 
 
 def _aliased(model: type[BaseModel], fields: Mapping[str, Any]) -> dict[str, Any]:

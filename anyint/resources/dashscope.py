@@ -15,7 +15,7 @@ from ..types.dashscope import (
     DashScopeVideoFields,
     DashScopeVideoParams,
 )
-from ._base import Resource, build_params, parse_response, require_id
+from ._base import Resource, build_params, parse_response, path_id, require_id
 
 __all__ = ["DashScope"]
 
@@ -90,8 +90,8 @@ class DashScope(Resource):
         Raises:
             ValueError: ``task_id`` is empty or would change the path.
         """
-        require_id("task_id", task_id)
-        response = await self._client.request("GET", TASK_PATH.format(task_id=task_id))
+        path = TASK_PATH.format(task_id=path_id("task_id", task_id))
+        response = await self._client.request("GET", path)
         return parse_response(DashScopeTask, response)
 
     async def wait(

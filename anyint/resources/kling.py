@@ -25,7 +25,7 @@ from ..types.kling import (
     KlingText2VideoFields,
     KlingText2VideoParams,
 )
-from ._base import Resource, build_params, parse_response, require_id
+from ._base import Resource, build_params, parse_response, path_id, require_id
 
 __all__ = ["ROUTES", "Kling", "KlingRoute"]
 
@@ -90,8 +90,7 @@ class Kling(Resource):
         Raises:
             ValueError: ``task_id`` is empty or would change the path, or ``route`` is unknown.
         """
-        require_id("task_id", task_id)
-        path = f"{_route_path(route)}/{task_id}"
+        path = f"{_route_path(route)}/{path_id('task_id', task_id)}"
         response = await self._client.request("GET", path, ok_code=OK_CODE)
         return parse_response(KlingTask, response)
 

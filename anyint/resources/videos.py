@@ -12,7 +12,7 @@ from typing import Any, Unpack
 from .._download import DEFAULT_MAX_BYTES, BinarySink, DownloadResult, download
 from .._polling import WaitOptions
 from ..types.videos import VideoCreateFields, VideoCreateParams, VideoObject
-from ._base import Resource, build_params, parse_response, require_id
+from ._base import Resource, build_params, parse_response, path_id, require_id
 
 __all__ = ["Videos"]
 
@@ -52,8 +52,8 @@ class Videos(Resource):
         Raises:
             ValueError: ``video_id`` is empty or would change the path.
         """
-        require_id("video_id", video_id)
-        response = await self._client.request("GET", f"{VIDEOS_PATH}/{video_id}")
+        path = f"{VIDEOS_PATH}/{path_id('video_id', video_id)}"
+        response = await self._client.request("GET", path)
         return parse_response(VideoObject, response)
 
     async def download_content(
@@ -77,8 +77,7 @@ class Videos(Resource):
             DownloadError: Not a video, over the cap, or cut short.
             APIStatusError: The gateway refused (e.g. the job is not complete yet).
         """
-        require_id("video_id", video_id)
-        url = f"{self._client.base_url}{VIDEOS_PATH}/{video_id}/content"
+        url = f"{self._client.base_url}{VIDEOS_PATH}/{path_id('video_id', video_id)}/content"
         return await download(self._client, url, sink, kind="video", max_bytes=max_bytes)
 
     async def wait(

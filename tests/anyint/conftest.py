@@ -1,14 +1,17 @@
-"""Client fixtures: an AnyIntClient over httpx.MockTransport that records retry delays."""
+"""Client fixtures: an AnyIntClient over httpx.MockTransport that records retry delays, and the
+emulator on a real loopback socket (where timeouts and trickling answers matter)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from anyint import AnyIntClient, RetryPolicy
+from emulator.app import create_app
+from emulator.server import ThreadedEmulatorServer
 
 TEST_KEY = "sk-test-canary-0123456789"
 BASE_URL = "https://gateway.test"
@@ -57,3 +60,17 @@ class Recorder:
             raise item
         # A fresh copy each time: one Response object cannot be sent twice.
         return httpx.Response(item.status_code, headers=item.headers, content=item.content)
+
+
+@pytest.fixture
+def server() -> Iterator[ThreadedEmulatorServer]:
+    """A fresh emulator served on a loopback socket."""
+    with ThreadedEmulatorServer(create_app()) as running:
+        yield running
+
+
+async def inject_fault(server: ThreadedEmulatorServer, match: str, **spec: object) -> None:
+    """Queue one fault on ``server`` (``POST /_emulator/faults``)."""
+    async with httpx.AsyncClient(base_url=server.base_url) as control:
+        response = await control.post("/_emulator/faults", json={"match": match, **spec})
+        assert response.status_code == 200, response.text

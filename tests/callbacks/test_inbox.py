@@ -30,9 +30,8 @@ def test_inbox_key() -> None:
     assert check_task_id(867283741759111202) == "867283741759111202"
 
 
-@pytest.mark.parametrize(
-    "task_id", ["", ".", "..", "a/b", "../x", "a..b", "x" * 201, " t", "t\n", "a\\b", None, True]
-)
+# Any other id is data, made a safe key (tests/blocks/test_ids.py, tests/callbacks/test_odd_ids.py).
+@pytest.mark.parametrize("task_id", ["", None, True, 1.5])
 def test_invalid_task_ids(task_id: object) -> None:
     with pytest.raises(ValueError, match="task id"):
         inbox_key(task_id, "complete")  # type: ignore[arg-type]

@@ -176,7 +176,8 @@ async def test_unknown_shapes_are_422(
     assert memory_store.list("inbox") == []
 
 
-@pytest.mark.parametrize("task_id", ["../etc", "a/b", "..", ".", "x" * 201, "t 1", "", "a\\b"])
+# Odd ids ('/', '..', spaces...) are data and accepted: see test_odd_ids.py.
+@pytest.mark.parametrize("task_id", ["x" * 4097, "é" * 2049, ""])  # over 4 KiB, or none
 async def test_invalid_task_ids_are_400(
     client: httpx.AsyncClient, memory_store: AssetStore, task_id: str
 ) -> None:

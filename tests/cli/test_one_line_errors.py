@@ -139,6 +139,19 @@ def test_an_unknown_parameter_is_one_line_naming_it(flow: str) -> None:
     assert count_flow_runs() == before
 
 
+def test_a_control_character_in_a_text_parameter_is_one_line_naming_the_field() -> None:
+    before = count_flow_runs()
+    result = run_flow("generate-image", {"route": "dashscope", "prompt": "a red\u0000 kite"})
+    assert result.exit_code == 2, result.output
+    (line,) = error_lines(result.stderr)
+    assert line.startswith(
+        "error: parameter 'prompt': has a control character, U+0000 (NUL), at position 6 of 11; "
+        "remove it (text may hold tabs, newlines and CRLF line breaks, no other control "
+        "characters); fix --params"
+    ), line
+    assert count_flow_runs() == before
+
+
 # -- failures during a run: one line naming the fix, no traceback --------------------------------
 
 

@@ -21,7 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from anyint import BadRequestError, ConflictError, PermissionDeniedError, TaskFailedError
+from anyint import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DownloadError,
+    PermissionDeniedError,
+    TaskFailedError,
+)
 from tasks import SubmitInDoubtError, TaskLostError
 
 from ._support import ADOPT_HINT
@@ -244,6 +251,9 @@ OK = Expect()
 IN_DOUBT_UNSENT = Expect(SubmitInDoubtError, ADOPT_HINT, creates=0, sends=1, resolve=True)
 #: In doubt, and the task exists (the gateway created it; only its answer was lost).
 IN_DOUBT_CREATED = Expect(SubmitInDoubtError, ADOPT_HINT, creates=1, sends=1, resolve=True)
+#: Refused with the request echoed back: the echo is kept, its key masked (``***``).
+_ECHOED = Expect(BadRequestError, r"rejected POST .*\*\*\*", creates=0)
+_ECHOED_SYNC = Expect(BadRequestError, r"rejected POST .*\*\*\*", processed=0)
 RESENT = Expect(processed=2)  # a sync call whose answer was lost is asked again (see README)
 
 
@@ -341,6 +351,16 @@ FAULTS: list[Fault] = [
     Fault(
         "500-create", "call", {"fault": "status", "status": 500}, task=IN_DOUBT_UNSENT, sync=None
     ),
+    # A gateway whose errors echo the request (key and callback token included): the error keeps
+    # the gateway's text with the secrets masked (test_echo_canary searches everywhere else).
+    Fault("echo-400", "call", {"fault": "echo", "status": 400}, task=_ECHOED, sync=_ECHOED_SYNC),
+    Fault("echo-500", "call", {"fault": "echo", "status": 500}, task=IN_DOUBT_UNSENT, sync=None),
+    Fault(
+        "query-echo-401",
+        "query",
+        {"fault": "echo", "status": 401},
+        task=Expect(AuthenticationError, r"rejected GET .*\*\*\*"),
+    ),
     # The gateway carried the create out, then answered 5xx: the task exists. Every create route.
     *(_done_then_lost(f"status-after-{code}", fault="status_after", status=code) for code in _5XX),
     # Connection faults: the client cannot know whether a create arrived, so it never resends.
@@ -348,6 +368,15 @@ FAULTS: list[Fault] = [
     Fault("drop-before", "call", {"fault": "drop_before"}, task=IN_DOUBT_UNSENT),
     _done_then_lost("drop-after", fault="drop_after"),
     Fault("truncate", "call", {"fault": "truncate"}, task=IN_DOUBT_CREATED, sync=RESENT),
+    # A 2xx whose body is a proxy's HTML page: unreadable, so a create is in doubt.
+    Fault(
+        "not-json",
+        "call",
+        {"fault": "not_json"},
+        task=IN_DOUBT_CREATED,
+        sync=RESENT,
+        only=lambda s: not s.streaming,  # an SSE call's "not an event stream" is _streaming's
+    ),
     Fault(
         "slow",
         "call",
@@ -364,6 +393,7 @@ FAULTS: list[Fault] = [
     Fault("query-drop-before", "query", {"fault": "drop_before"}),
     Fault("query-drop-after", "query", {"fault": "drop_after"}),
     Fault("query-truncate", "query", {"fault": "truncate"}),
+    Fault("query-not-json", "query", {"fault": "not_json"}),  # one bad poll: polled through
     Fault(
         "query-slow",
         "query",
@@ -375,11 +405,21 @@ FAULTS: list[Fault] = [
     Fault("download-truncate", "download", {"fault": "truncate"}),
     Fault("download-drop", "download", {"fault": "drop_after"}),
     Fault("download-503", "download", {"fault": "status", "status": 503}),
+    # A download that trickles (a piece every 0.1 s, inside the 0.3 s read timeout) fails on its
+    # total budget (_steps.DOWNLOAD_BUDGET_SECONDS), named, not retried, and no second create.
+    Fault(
+        "download-trickle",
+        "download",
+        {"fault": "trickle", "seconds": 0.1},
+        task=Expect(DownloadError, r"did not finish within its 2\.0 s budget .*/content\)"),
+        threaded=True,
+    ),
     # The task ends badly: permanent, fail fast and keep the task id.
     Fault(
         "task-failed", "task", {"fault": "task_failed"}, task=_task_failed, sync=None, scope="route"
     ),
     Fault("task-unknown", "task", {"fault": "task_unknown"}, task=_task_unknown, sync=None),
+    Fault("task-odd-id", "task", {"fault": "task_odd_id"}, sync=None, scope="route"),  # ids: data
     # Callbacks are a shortcut, never the only way to learn the result.
     Fault("callback-lost", "callback", {"fault": "callback_drop"}, sync=None),
     Fault(

@@ -9,8 +9,9 @@ from typing import Any
 
 from prefect import flow
 
-from anyint import PollSchedule
+from anyint import DEFAULT_MAX_DOWNLOAD_BYTES, PollSchedule
 from anyint.types.suno_requests import PLACEHOLDER_CALLBACK_URL
+from blocks import AssetStore
 from flows import start_run
 from tasks import GatewayConfig, fetch, submit, wait
 from tasks.generation import dashscope_image, gemini_image
@@ -34,6 +35,21 @@ _PLAIN = tuple(t.with_options(**_SLOW) for t in (submit, wait, fetch))
 _SYNC = {"anthropic": describe_images, "gemini": gemini_image, "dashscope-image": dashscope_image}
 _SYNC_QUICK = {name: t.with_options(**_FAST) for name, t in _SYNC.items()}
 _SYNC_PLAIN = {name: t.with_options(**_SLOW) for name, t in _SYNC.items()}
+#: Every download of a task step gets this total budget (1 s + 1 s for the default 2 GiB cap),
+#: so a trickling one fails well within ``FAIL_FAST_SECONDS``; the emulator's assets take ms.
+DOWNLOAD_BUDGET_SECONDS = 2.0
+#: The saved store block the task steps run with: the environment's store (``ANYINT_STORE``,
+#: pinned per run as any store) with that budget, set the way a user sets it.
+STORE_BLOCK = "reliability-store"
+
+
+async def _store_block() -> str:
+    store = AssetStore(
+        download_base_seconds=DOWNLOAD_BUDGET_SECONDS / 2,
+        download_min_bytes_per_second=DEFAULT_MAX_DOWNLOAD_BYTES / (DOWNLOAD_BUDGET_SECONDS / 2),
+    )
+    await store.asave(STORE_BLOCK, overwrite=True)
+    return STORE_BLOCK
 
 
 @flow(name="reliability-task-step")
@@ -54,6 +70,7 @@ async def task_step(
             "idempotency_key": idempotency_key,
             "deadline_seconds": deadline_seconds,
             "poll_interval": POLL_INTERVAL,
+            "store_block": await _store_block(),
         }
     )
     submitted = await do_submit(run, route, body)

@@ -73,22 +73,25 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch, *, read_timeout: float | None 
     monkeypatch.setattr(AnyIntCredentials, "get_client", quick)
 
 
-def wire_receiver(emulator: EmulatorApp, store: AssetStore, setenv: Any) -> Any:
+def wire_receiver(
+    emulator: EmulatorApp, store: AssetStore, setenv: Any, token: str = CALLBACK_TOKEN
+) -> Any:
     """Start a callback receiver on ``store`` and make the emulator deliver to it in process.
 
     Args:
         emulator: The emulated gateway.
         store: The store the receiver writes its inbox to (the tasks' store).
         setenv: ``monkeypatch.setenv``: submits then put
-            ``{RECEIVER_URL}/callbacks/{CALLBACK_TOKEN}/<family>`` into callback URLs.
+            ``{RECEIVER_URL}/callbacks/{token}/<family>`` into callback URLs.
+        token: The receiver's token (a canary of its own in the secrets tests).
 
     Returns:
         The receiver's FastAPI app.
     """
-    app = create_callback_app(store, token=CALLBACK_TOKEN, emit_events=False)
+    app = create_callback_app(store, token=token, emit_events=False)
     emulator.backend.callbacks.transport = httpx.ASGITransport(app=app)
     setenv("ANYINT_CALLBACK_URL", RECEIVER_URL)
-    setenv("ANYINT_CALLBACK_TOKEN", CALLBACK_TOKEN)
+    setenv("ANYINT_CALLBACK_TOKEN", token)
     return app
 
 

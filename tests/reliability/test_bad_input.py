@@ -167,6 +167,35 @@ CLIENT: list[Bad] = [
         "max_tokens",
     ),
     Bad("base-url-scheme", lambda c, s, f: AnyIntClient("k", "ftp://gateway.example"), "base_url"),
+    # Control characters in text (tab, newline and CRLF pass): refused, naming the field.
+    Bad(
+        "kling-prompt-nul",
+        lambda c, s, f: c.kling.create_text2video(model_name="kling-v3", prompt="a fox\x00"),
+        r"prompt: .*has a control character, U\+0000 \(NUL\), at position 6 of 6",
+    ),
+    Bad(
+        "suno-title-escape",
+        lambda c, s, f: c.suno.generate(
+            **_suno_song(custom_mode=True, style="pop", title="\x1b[2JHi", prompt="la la")
+        ),
+        r"title: .*U\+001B \(ESC\), at position 1",
+    ),
+    Bad(
+        "dashscope-nested-prompt-cr",
+        lambda c, s, f: c.dashscope.create_video_task(
+            model="wan2.6-t2v", input={"prompt": "a kite\rover the sea"}
+        ),
+        r"input\.prompt: .*has a carriage return without a newline, U\+000D \(CR\)",
+    ),
+    Bad(
+        "anthropic-content-del",
+        lambda c, s, f: c.anthropic.create(
+            model="claude-sonnet-4-6",
+            max_tokens=16,
+            messages=[{"role": "user", "content": "hi\x7f"}],
+        ),
+        r"content: .*has a control character, U\+007F \(DEL\)",
+    ),
 ]
 
 STORE: list[Bad] = [
@@ -224,6 +253,9 @@ _FLOW_PARAMETERS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         ("music-stems-enum", "'stems'", {"stems": "all"}),
         ("music-instrumental-type", "'instrumental'", {"instrumental": "maybe"}),
         ("music-title-without-lyrics", "'title'", {"lyrics": False, "title": "Hi"}),
+        ("music-title-nul", "'title'.*U\\+0000", {"title": "Hi\x00"}),
+        ("music-style-escape", "'style'.*U\\+001B", {"style": "\x1b[31mpop"}),
+        ("music-prompt-lone-cr", "'prompt'.*carriage return", {"prompt": "sea\rsong"}),
     ],
     "describe_images": [
         ("describe-no-images", "'images'", {"images": []}),
@@ -232,6 +264,7 @@ _FLOW_PARAMETERS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         ("describe-image-outside", r"images\[0\].*outside", {"images": ["../../etc/passwd"]}),
         ("describe-image-huge-file", r"images\[0\]", {"images": ["huge.png"]}),
         ("describe-question-limit", "'question'", {"question": "x" * 4001}),
+        ("describe-question-form-feed", "'question'.*U\\+000C", {"question": "what\x0c?"}),
     ],
     "generate_image": [
         ("image-route-enum", "'route'", {"route": "midjourney"}),
@@ -239,6 +272,7 @@ _FLOW_PARAMETERS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         ("image-size-not-offered", "'size'", {"route": "dashscope", "size": "512*512"}),
         ("image-stream-on-dashscope", "'stream'", {"route": "dashscope", "stream": True}),
         ("image-blank-prompt", "'prompt'", {"prompt": " "}),
+        ("image-prompt-nul", "'prompt'.*U\\+0000.*position 4 of", {"prompt": "cat\x00"}),
     ],
     "generate_video": [
         ("video-duration-limit", "'duration'", {"duration": 0}),
@@ -251,6 +285,8 @@ _FLOW_PARAMETERS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     ],
     "content_brief": [
         ("content-brief-unknown", "no_such_parameter", {"no_such_parameter": 1}),
+        ("content-brief-bel", "'brief'.*U\\+0007", {"brief": "calm sea\x07"}),
+        ("content-brief-style-nul", "'song_style'.*U\\+0000", {"song_style": "\x00"}),
     ],
 }
 
@@ -387,6 +423,11 @@ CLI: list[tuple[str, list[str], str]] = [
         "force_new",
     ),
     ("cli-image-size-type", ["run", "generate-image", "--params", '{"size": 5}'], "'size'"),
+    (
+        "cli-prompt-nul",
+        ["run", "generate-image", "--params", '{"prompt": "a\\u0000cat"}'],
+        r"'prompt'.*U\+0000",
+    ),
     (
         "cli-describe-outside",
         ["run", "describe-images", "--params", '{"images": ["../secret.png"]}'],

@@ -12,29 +12,20 @@ must be found where it belongs: in the callback URL the gateway received.
 
 from __future__ import annotations
 
-import base64
 import importlib
 import inspect
-import json
 import os
 import re
-import sqlite3
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from prefect import flow
-from prefect.client.orchestration import get_client
-from prefect.events.worker import EventsWorker
-from prefect.logging.handlers import APILogHandler
-from prefect.settings import PREFECT_HOME, PREFECT_SERVER_DATABASE_CONNECTION_URL
+from prefect.settings import PREFECT_HOME
 
 from anyint_cli.embedded import embedded_gateway
 from blocks import AssetStore
-from callbacks import create_callback_app
 from emulator.app import EmulatorApp
 from emulator.server import IN_PROCESS_BASE_URL
 from flows import start_run
@@ -42,7 +33,17 @@ from tasks import FinishedTask, RunConfig, fetch, submit, wait
 from tasks.generation import gemini_image
 from tests.conftest import in_process_client
 
-from ._support import RECEIVER_URL, inject
+from ._scan import (
+    canaries,
+    database,
+    everywhere,
+    flush_prefect,
+    fresh_base_url,
+    scan_api,
+    scan_database,
+    scan_files,
+)
+from ._support import RECEIVER_URL, inject, wire_receiver
 
 #: Every flow with parameters covering each route it offers (defaults first).
 FLOW_RUNS: list[tuple[str, dict[str, Any]]] = [
@@ -57,117 +58,8 @@ FLOW_RUNS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def _canaries() -> tuple[str, str]:
-    run = uuid.uuid4().hex
-    return f"sk-canary-{run[:20]}", f"cbtok-canary-{run[12:32]}"
-
-
-def _base_url() -> str:
-    """A fresh in-process gateway URL (journal identities of two tests never meet)."""
-    return f"http://emulator-{uuid.uuid4().hex[:12]}.anyint.local"
-
-
 #: How the test flows run: quick polls, a short deadline.
 _RUN = {"deadline_seconds": 30, "poll_interval": 0.02}
-
-
-def _needles(secret: str) -> list[str]:
-    # The whole secret, and its tail: a "masked" form that keeps the end still leaks it.
-    return [secret, secret[-12:]]
-
-
-def _hits(text: str, secret: str) -> list[str]:
-    found = []
-    for needle in _needles(secret):
-        for m in re.finditer(re.escape(needle), text):
-            found.append(text[max(0, m.start() - 80) : m.end() + 40])
-    return found
-
-
-def _files(root: Path) -> Iterator[Path]:
-    if root.exists():
-        yield from (p for p in root.rglob("*") if p.is_file())
-
-
-def _file_text(path: Path) -> str:
-    """The file as text, plus the decoded payload of a Prefect result record (a JSON document
-    whose ``result`` is base64: pickled values and exceptions hide in there)."""
-    data = path.read_bytes()
-    text = data.decode("latin-1")
-    try:
-        record = json.loads(data)
-        payload = base64.b64decode(record["result"])
-    except (ValueError, TypeError, KeyError):
-        return text
-    return f"{text}\n{payload.decode('latin-1')}"
-
-
-def _scan_files(root: Path, secret: str, skip: frozenset[Path] = frozenset()) -> list[str]:
-    found = []
-    for path in _files(root):
-        if path in skip or any(parent in skip for parent in path.parents):
-            continue
-        found += [f"{path}: {h}" for h in _hits(_file_text(path), secret)]
-    return found
-
-
-def _database() -> Path:
-    url = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
-    assert url and url.startswith("sqlite"), f"expected the harness's SQLite database, got {url}"
-    return Path(url.split("///", 1)[1])
-
-
-def _scan_database(secret: str) -> list[str]:
-    found = []
-    with sqlite3.connect(f"file:{_database()}?mode=ro", uri=True) as db:
-        tables = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
-        for table in tables:
-            for row in db.execute(f'select * from "{table}"'):
-                for value in row:
-                    if isinstance(value, bytes):
-                        value = value.decode("latin-1")
-                    if isinstance(value, str):
-                        found += [f"{table}: {h}" for h in _hits(value, secret)]
-    return found
-
-
-async def _flush_prefect() -> None:
-    await APILogHandler.aflush()
-    await EventsWorker.drain_all()  # type: ignore[misc]
-
-
-async def _scan_api(secret: str, flow_run_ids: set[str]) -> list[str]:
-    """Artifacts and run parameters as the Prefect client hands them out."""
-    found = []
-    async with get_client() as client:
-        for artifact in await client.read_artifacts():
-            text = f"{artifact.key} {artifact.description} {artifact.data}"
-            found += [f"artifact {artifact.key}: {h}" for h in _hits(text, secret)]
-        runs = [r for r in await client.read_flow_runs() if str(r.id) in flow_run_ids]
-        assert runs, "no flow runs found: the scan would prove nothing"
-        for run in runs:
-            found += [f"parameters of {run.name}: {h}" for h in _hits(str(run.parameters), secret)]
-            for task_run in await client.read_task_runs(
-                flow_run_filter=_flow_filter(run.id)  # type: ignore[arg-type]
-            ):
-                text = f"{task_run.name} {task_run.task_inputs} {task_run.state}"
-                found += [f"task run {task_run.name}: {h}" for h in _hits(text, secret)]
-    return found
-
-
-def _flow_filter(run_id: Any) -> Any:
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    return FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
-
-
-def _everywhere(secret: str, *, text: str, store_root: Path) -> list[str]:
-    home = Path(PREFECT_HOME.value())
-    found = [f"output: {h}" for h in _hits(text, secret)]
-    found += _scan_database(secret)
-    found += _scan_files(home, secret, skip=frozenset({_database().parent}))
-    found += _scan_files(store_root, secret)
-    return found
 
 
 # -- the flows, with failures ---------------------------------------------------------------------
@@ -245,7 +137,7 @@ def test_errors_pickle_without_secrets() -> None:
     processes): it must unpickle as itself, without the request's key and callback token."""
     import cloudpickle
 
-    key, token = _canaries()
+    key, token = canaries()
     request = httpx.Request(
         "POST",
         f"{IN_PROCESS_BASE_URL}/suno/generate",
@@ -282,18 +174,19 @@ async def test_a_finished_task_carries_no_token(
 ) -> None:
     """The final query of a Suno task echoes the request (``param``), callback URL included;
     what ``wait`` returns must not carry the token on, into parameters or results."""
-    key, token = _canaries()
+    key, token = canaries()
     monkeypatch.setenv("ANYINT_CALLBACK_URL", "https://hooks.reliability.invalid")  # never called
     monkeypatch.setenv("ANYINT_CALLBACK_TOKEN", token)
-    with embedded_gateway(emulator, str(tmp_path / "store"), api_key=key, base_url=_base_url()):
+    store = str(tmp_path / "store")
+    with embedded_gateway(emulator, store, api_key=key, base_url=fresh_base_url()):
         assert await wait_and_hand_on() == 4
-    await _flush_prefect()
+    await flush_prefect()
     (task,) = emulator.backend.tasks.values()
     assert token in (task.callback_url or "")  # the gateway got it, and echoes it in `param`
     home = Path(PREFECT_HOME.value())
     for secret in (key, token):
-        found = _scan_database(secret) + _scan_files(
-            home, secret, skip=frozenset({_database().parent})
+        found = scan_database(secret) + scan_files(
+            home, secret, skip=frozenset({database().parent})
         )
         assert found == [], "\n".join(found[:20])
 
@@ -306,18 +199,14 @@ async def test_flows_leak_no_key_and_no_token(
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    key, token = _canaries()
+    key, token = canaries()
     store = AssetStore(base_url=str(tmp_path / "store"))
     monkeypatch.setenv("ANYINT_INPUT_DIR", str(tmp_path))
     # Callbacks on, with this run's own token: the emulator delivers them to a receiver on the
     # same store the waits read.
-    monkeypatch.setenv("ANYINT_CALLBACK_URL", RECEIVER_URL)
-    monkeypatch.setenv("ANYINT_CALLBACK_TOKEN", token)
-    emulator.backend.callbacks.transport = httpx.ASGITransport(
-        app=create_callback_app(store, token=token, emit_events=False)
-    )
+    wire_receiver(emulator, store, monkeypatch.setenv, token=token)
     run_ids: set[str] = set()
-    with embedded_gateway(emulator, store.root_url, api_key=key, base_url=_base_url()):
+    with embedded_gateway(emulator, store.root_url, api_key=key, base_url=fresh_base_url()):
         for name, params in FLOW_RUNS:
             state = await getattr(importlib.import_module(f"flows.{name}"), name)(
                 **params, return_state=True
@@ -331,7 +220,7 @@ async def test_flows_leak_no_key_and_no_token(
             state = await failing_steps(return_state=True)
         run_ids.add(str(state.state_details.flow_run_id))
     await emulator.backend.callbacks.drain()
-    await _flush_prefect()
+    await flush_prefect()
 
     # The token went where it must: in the callback URL the gateway was given, and callbacks
     # came back through it.
@@ -342,8 +231,8 @@ async def test_flows_leak_no_key_and_no_token(
     out, err = capfd.readouterr()
     text = out + err + caplog.text
     for secret in (key, token):
-        found = _everywhere(secret, text=text, store_root=tmp_path / "store")
-        found += await _scan_api(secret, run_ids)
+        found = everywhere(secret, text=text, store_root=tmp_path / "store")
+        found += await scan_api(secret, run_ids)
         assert found == [], "\n".join(found[:20])
 
 
@@ -363,7 +252,7 @@ def test_demo_leaks_no_key_and_no_token(
 
     from anyint_cli import app
 
-    key, token = _canaries()
+    key, token = canaries()
     monkeypatch.setenv("ANYINT_API_KEY", key)  # in case the demo reads the environment
     # Callback URLs carry the token to the embedded gateway (an .invalid host is never called).
     monkeypatch.setenv("ANYINT_CALLBACK_URL", "https://hooks.demo.invalid")
@@ -374,5 +263,5 @@ def test_demo_leaks_no_key_and_no_token(
     assert list(store.glob("runs/*/manifest.json")), "the demo stored nothing"
     out, err = capfd.readouterr()
     for secret in {key, token, _demo_key()} - {""}:
-        found = _everywhere(secret, text=result.output + out + err, store_root=store)
+        found = everywhere(secret, text=result.output + out + err, store_root=store)
         assert found == [], "\n".join(found[:20])
