@@ -23,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-from . import journal, run, servers, setup
+from . import journal, routes, run, servers, setup
 from ._state import options
 from .run import FLOWS
 
@@ -36,6 +36,7 @@ app.add_typer(journal.app, name="tasks")
 app.command()(setup.setup)
 app.command("emulator")(servers.emulator)
 app.command("callbacks")(servers.callbacks)
+app.command("routes")(routes.routes)
 
 
 @app.callback()

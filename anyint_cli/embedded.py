@@ -7,6 +7,7 @@ base URL that only this process can reach (its transport registered with
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from emulator.app import EmulatorApp
 from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport
 from tasks import register_transport, unregister_transport
+from tasks.inputs import InputHost, register_input_host, unregister_input_host
 
 __all__ = ["EMULATOR_KEY", "embedded_gateway"]
 
@@ -42,14 +44,29 @@ def embedded_gateway(
         The emulator's in-process base URL.
     """
     register_transport(base_url, EmulatorTransport(app))
+    # Input files (music-remix audio) are handed to the emulator, which serves them as its own
+    # assets: a local store needs no web server when the gateway is this in-process emulator.
+    register_input_host(base_url, _input_host(app, base_url))
     saved = {k: os.environ.get(k) for k in ("ANYINT_BASE_URL", "ANYINT_API_KEY", "ANYINT_STORE")}
     os.environ.update(ANYINT_BASE_URL=base_url, ANYINT_API_KEY=api_key, ANYINT_STORE=store)
     try:
         yield base_url
     finally:
         unregister_transport(base_url)
+        unregister_input_host(base_url)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _input_host(app: EmulatorApp, base_url: str) -> InputHost:
+    """Serve an input file as an emulator asset (one URL per content while it is valid)."""
+
+    def host(data: bytes, content_type: str, name: str) -> tuple[str, float | None]:
+        key = f"input:{hashlib.sha256(data).hexdigest()}"
+        url = app.backend.serve(base_url, key, name, content_type, lambda: data)
+        return url, app.backend.asset_ttl
+
+    return host

@@ -26,10 +26,14 @@ __all__ = ["FLOWS", "FlowRunFailed", "check_parameters", "demo", "load_flow", "r
 #: CLI flow name → "module:function".
 FLOWS = {
     "music-video": "flows.music_video:music_video",
+    "music-remix": "flows.music_remix:music_remix",
     "describe-images": "flows.describe_images:describe_images",
     "generate-image": "flows.generate_image:generate_image",
     "generate-video": "flows.generate_video:generate_video",
     "content-brief": "flows.content_brief:content_brief",
+    "karaoke": "flows.karaoke:karaoke",
+    "persona": "flows.persona:persona",
+    "assistant": "flows.assistant:assistant",
 }
 
 

@@ -193,6 +193,15 @@ class AssetStore(Block):
             "stores), in seconds; at most 7 days, the longest S3 allows."
         ),
     )
+    public_base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#]+[^\s?#]*$",
+        description=(
+            "http(s) URL where a web server serves this store's root (for a local folder), "
+            "e.g. https://media.example.com/anyint; the gateway fetches input files (music-remix "
+            "audio) at <public_base_url>/<key>. Not needed on S3, whose links are presigned."
+        ),
+    )
     download_base_seconds: float = Field(
         default=DEFAULT_DOWNLOAD_BASE_SECONDS,
         gt=0,

@@ -44,6 +44,8 @@ __all__ = [
     "make_song",
     "plan_song",
     "run_step",
+    "suno_body",
+    "take_track",
 ]
 
 StemsMode = Literal["separate_vocal", "split_stem"]
@@ -62,8 +64,12 @@ _DERIVED_TITLE_CHARS = 40
 _DANGLING = frozenset("a an and at by for from in into of on or the to with".split())
 
 
-def _suno_body(request: type[RequestModel], /, **fields: Any) -> dict[str, Any]:
-    """A validated Suno body without the callback URL (``submit`` adds the configured one)."""
+def suno_body(request: type[RequestModel], /, **fields: Any) -> dict[str, Any]:
+    """A validated Suno body without the callback URL (``submit`` adds the configured one).
+
+    Raises:
+        pydantic.ValidationError: ``fields`` break a rule of ``request``.
+    """
     params = request.model_validate({"call_back_url": PLACEHOLDER_CALLBACK_URL, **fields})
     return {k: v for k, v in params.to_body().items() if k not in CALLBACK_FIELDS}
 
@@ -147,7 +153,7 @@ class SongPlan(BaseModel):
         if self.title_from_lyrics and lyrics_title:
             fields["title"] = fit_title(lyrics_title, MODEL_LIMITS[self.model].title) or self.title
         try:
-            return _suno_body(su.GenerateParams, **fields)
+            return suno_body(su.GenerateParams, **fields)
         except ValidationError as exc:
             reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
             raise ValueError(f"the generated lyrics cannot be sung: {reasons}") from None
@@ -251,12 +257,12 @@ def _custom_mode(ask: _SongAsk) -> _Bodies:
         "title": title,
     }
     if ask.instrumental:
-        return title, _suno_body(su.GenerateParams, **fields), None
+        return title, suno_body(su.GenerateParams, **fields), None
     # The lyrics are not written yet: check every rule with a stand-in now, and send the real
     # ones (checked again) once the lyrics step has run.
-    song_body = _suno_body(su.GenerateParams, **fields, prompt=_LYRICS_STAND_IN)
+    song_body = suno_body(su.GenerateParams, **fields, prompt=_LYRICS_STAND_IN)
     song_body.pop("prompt")
-    return title, song_body, _suno_body(su.LyricsParams, prompt=ask.prompt)
+    return title, song_body, suno_body(su.LyricsParams, prompt=ask.prompt)
 
 
 def _simple_mode(ask: _SongAsk) -> _Bodies:
@@ -274,7 +280,7 @@ def _simple_mode(ask: _SongAsk) -> _Bodies:
             f"{su.SIMPLE_MODE_PROMPT_LIMIT} characters, and the prompt with the style folded in "
             f"is {len(description)}; shorten {prompt!r} or {style!r}, or use lyrics=True"
         )
-    body = _suno_body(
+    body = suno_body(
         su.GenerateParams,
         custom_mode=False,
         instrumental=ask.instrumental,
@@ -336,7 +342,7 @@ async def run_step(
 
 
 class SongResult(BaseModel):
-    """A finished song and the track chosen for the follow-ups.
+    """A finished song and the track chosen for the follow-ups (the last edit's, if any).
 
     Attributes:
         title: Title of the chosen track (as the gateway reports it).
@@ -345,7 +351,7 @@ class SongResult(BaseModel):
         duration: Chosen track's duration in seconds, as the task reported it.
         track_key: Store key of the chosen track's MP3.
         lyrics: Lyrics sung, when there was a lyrics step.
-        steps: The lyrics and song steps.
+        steps: The lyrics and song steps, then any edits (``extend``, ``replace_section``).
     """
 
     title: str
@@ -378,26 +384,53 @@ async def make_song(run: RunConfig, plan: SongPlan) -> SongResult:
         logger.info("singing lyric variant %d", index + 1)
     body = plan.song_request(lyrics_text, lyrics_title)
     step, finished = await run_step(run, "song", "suno.generate", body, model=plan.model.value)
-    steps.append(step)
+    song = SongResult(
+        title=body.get("title") or "Untitled",
+        task_id=step.task_id,
+        audio_id="",
+        duration=None,
+        track_key=None,
+        lyrics=lyrics_text,
+        steps=steps,
+    )
+    return take_track(song, step, finished, plan.track, parameter="track")
+
+
+def take_track(
+    song: SongResult, step: StepResult, finished: FinishedTask, index: int, *, parameter: str
+) -> SongResult:
+    """``song`` moved on to track ``index`` of a finished music step, the step appended.
+
+    Args:
+        song: The song so far (its title is kept when the track has none).
+        step: The music step that made the track (``song``, ``extend`` ...).
+        finished: Its finished task.
+        index: Which of the step's tracks to take.
+        parameter: The flow parameter that chose ``index`` (named in the error).
+
+    Raises:
+        ValueError: The step made fewer tracks than ``index`` needs.
+    """
     tracks = su.MusicTask.model_validate(finished.snapshot).tracks
-    if plan.track >= len(tracks):
+    if index >= len(tracks):
         raise ValueError(
-            f"parameter 'track': {plan.track} asked for, but task {step.task_id} made "
+            f"parameter {parameter!r}: track {index} asked for, but task {step.task_id} made "
             f"{len(tracks)} track(s)"
         )
-    chosen = tracks[plan.track]
+    chosen = tracks[index]
     assert chosen.id is not None  # a successful snapshot carries every track's audioId
     track_key = next(
         (r.key for r in step.records if r.audio_id == chosen.id and r.kind == "audio"), None
     )
-    return SongResult(
-        title=chosen.title or body.get("title") or "Untitled",
-        task_id=step.task_id,
-        audio_id=chosen.id,
-        duration=chosen.duration,
-        track_key=track_key,
-        lyrics=lyrics_text,
-        steps=steps,
+    return song.model_copy(
+        update={
+            "title": chosen.title or song.title,
+            "task_id": step.task_id,
+            "audio_id": chosen.id,
+            "duration": chosen.duration,
+            "track_key": track_key,
+            "steps": [*song.steps, step],
+        }
     )
 
 
@@ -420,14 +453,14 @@ async def make_follow_ups(run: RunConfig, plan: SongPlan, song: SongResult) -> l
     if plan.stems is not None:
         route = _STEMS_ROUTES[plan.stems]
         if plan.stems == "split_stem":
-            body = _suno_body(su.SplitStemParams, **track)
+            body = suno_body(su.SplitStemParams, **track)
         else:
-            body = _suno_body(su.VocalRemovalParams, **track, type=plan.stems)
+            body = suno_body(su.VocalRemovalParams, **track, type=plan.stems)
         jobs.append(run_step(run, "stems", route, body))
     if plan.wav:
-        jobs.append(run_step(run, "wav", "suno.wav-generate", _suno_body(su.WavParams, **track)))
+        jobs.append(run_step(run, "wav", "suno.wav-generate", suno_body(su.WavParams, **track)))
     if plan.cover_art:
-        body = _suno_body(su.CoverArtParams, task_id=song.task_id)
+        body = suno_body(su.CoverArtParams, task_id=song.task_id)
         jobs.append(run_step(run, "cover_art", "suno.generate-cover", body))
     done = await gather_all(jobs)
     return [step for step, _ in done]
@@ -452,7 +485,7 @@ async def gather_all(jobs: Iterable[Awaitable[T]]) -> list[T]:
 
 async def make_music_video(run: RunConfig, song: SongResult) -> StepResult:
     """A music video (MP4 with the track as soundtrack) of the chosen track."""
-    body = _suno_body(su.Mp4Params, task_id=song.task_id, audio_id=song.audio_id)
+    body = suno_body(su.Mp4Params, task_id=song.task_id, audio_id=song.audio_id)
     step, _ = await run_step(run, "music_video", "suno.mp4-generate", body)
     return step
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from flows._common import ModelNeed, check_models, start_run
 from flows._params import BlockName, checked_flow, checked_parameters, text_field
 from tasks.images import check_image_urls, load_image
+from tasks.understanding import LIVE_KEY
 from tasks.understanding import describe_images as describe_task
 
 __all__ = ["DEFAULT_MODEL", "GEMINI_DEFAULT_MODEL", "SAMPLE_IMAGE", "DescribeResult"]
@@ -67,6 +68,15 @@ Model = Annotated[
 RouteField = Annotated[
     Route, Field(description="anthropic (messages API) or gemini (generateContent).")
 ]
+Stream = Annotated[
+    bool,
+    Field(
+        description=(
+            f"Stream the answer: while it arrives, its partial text is the artifact "
+            f"{LIVE_KEY!r}, updated about twice a second."
+        )
+    ),
+]
 
 
 class DescribeResult(BaseModel):
@@ -101,6 +111,7 @@ async def describe_images(
     question: Question = "Describe this image.",
     model: Model = DEFAULT_MODEL,
     route: RouteField = "anthropic",
+    stream: Stream = False,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
 ) -> DescribeResult:
@@ -111,6 +122,7 @@ async def describe_images(
         question: What to ask.
         model: Model id (see the field description for the gemini default).
         route: ``anthropic`` or ``gemini``.
+        stream: Stream the answer into the live artifact while it arrives.
         credentials_block: Saved ``AnyIntCredentials`` block name.
         store_block: Saved ``AssetStore`` block name (unused: nothing is stored).
 
@@ -133,7 +145,7 @@ async def describe_images(
     await check_models(
         run, [ModelNeed("model", chosen, route, input=("text", "image"), output=("text",))]
     )
-    reply = await describe_task(run, images, p["question"], chosen, route)
+    reply = await describe_task(run, images, p["question"], chosen, route, stream=p["stream"])
     shown = "\n".join(f"- {_shown(ref)}" for ref in images)
     await acreate_markdown_artifact(
         f"# Image description\n\n**Question:** {p['question']}\n\n"

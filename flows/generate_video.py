@@ -1,25 +1,26 @@
 """Flow ``generate-video``: text (or a first frame) to video, kept in the asset store.
 
-Routes: ``dashscope`` (``dashscope.video-synthesis``; ``wan2.6-t2v``, or ``wan2.6-i2v`` with an
-image) or ``kling`` (``kling.text2video`` / ``kling.image2video``; ``kling-v3``). Both are
+Routes (``route``): ``dashscope`` (Wan: ``wan2.6-t2v``, or ``wan2.6-i2v`` with an image),
+``kling`` (Kling Std/Pro ``text2video`` / ``image2video``: ``kling-v3``), ``kling-omni`` (Kling
+V3 Omni ``omni-video``: ``kling-v3-omni``) and ``openai`` (the OpenAI-style ``/openai/v1/videos``
+route the gateway recommends for new integrations: ``kling-3.0`` or ``kling-v3-omni``). All are
 task-based: submit (recorded before it is sent, never paid twice) → wait (polls with backoff
 within ``deadline_seconds``) → fetch (streams the MP4 into the store). A retry or resume of the
 flow run waits on the same task; a new flow run makes a new video unless it shares an
-``idempotency_key``.
+``idempotency_key``. What each route sends is in :mod:`flows._video_routes`.
 
 Needs: an ``AnyIntCredentials`` block (``credentials_block``) or ``ANYINT_API_KEY`` /
 ``ANYINT_BASE_URL``, and an ``AssetStore`` block (``store_block``) or ``ANYINT_STORE`` (default
 ``./output``). ``ANYINT_CALLBACK_URL`` (optional) lets the gateway's Kling callback end the wait
 early. A local ``image`` path is read only inside ``ANYINT_INPUT_DIR`` (default: the working
-directory). Writes ``assets/<route>/<task_id>/video*.mp4`` and ``runs/<flow_run_id>/manifest.json``.
+directory). Writes ``assets/<family>/<task_id>/video*.mp4`` and
+``runs/<flow_run_id>/manifest.json``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -36,21 +37,45 @@ from flows._params import (
     model_field,
     text_field,
 )
+from flows._video_routes import (
+    DEFAULT_MODELS,
+    FAMILIES,
+    AspectRatio,
+    Mode,
+    Route,
+    VideoOptions,
+    check_options,
+    default_model,
+    for_manifest,
+    request_error,
+    video_request,
+)
 from tasks import AssetRecord, FinishedTask, RunConfig, SubmittedTask, fetch, submit, wait
-from tasks.images import ImageInput, check_image_urls, load_image
+from tasks.images import check_image_urls, load_image
 from tasks.routes import route as route_spec
 
-__all__ = ["DURATION_MAX", "VideoResult", "default_model", "video_request"]
+__all__ = ["DEFAULT_MODELS", "DURATION_MAX", "VideoResult", "default_model", "video_request"]
 
-Route = Literal["dashscope", "kling"]
 PROMPT_MAX = 2500
 DURATION_MIN, DURATION_MAX = 1, 15
 
 Prompt = Annotated[str, text_field(PROMPT_MAX, "What the video shows.")]
 Model = Annotated[
-    str | None, model_field("dashscope: wan2.6-t2v, or wan2.6-i2v with an image; kling: kling-v3")
+    str | None,
+    model_field(
+        "dashscope: wan2.6-t2v, or wan2.6-i2v with an image; kling: kling-v3; "
+        "kling-omni: kling-v3-omni; openai: kling-3.0"
+    ),
 ]
-RouteField = Annotated[Route, Field(description="dashscope (Wan) or kling (Kling native).")]
+RouteField = Annotated[
+    Route,
+    Field(
+        description=(
+            "dashscope (Wan), kling (Kling Std/Pro), kling-omni (Kling V3 Omni) or openai "
+            "(the OpenAI-style /openai/v1/videos route)."
+        )
+    ),
+]
 Image = Annotated[
     str | None,
     Field(
@@ -65,8 +90,33 @@ Duration = Annotated[
     Field(
         ge=DURATION_MIN,
         le=DURATION_MAX,
-        description="Length in seconds (the model may allow only some values, e.g. 5 or 10).",
+        description=(
+            "Length in seconds (the model may allow only some values, e.g. 5 or 10; "
+            "kling-omni: 3..15)."
+        ),
     ),
+]
+AspectRatioField = Annotated[
+    AspectRatio | None,
+    Field(
+        description=(
+            "Frame shape: 16:9, 9:16 or 1:1 (dashscope sends Wan's 720P size of it). Empty: "
+            "the model's default, or the first frame's shape when an image is given."
+        )
+    ),
+]
+ModeField = Annotated[
+    Mode | None,
+    Field(
+        description=(
+            "Kling quality: std (Standard) or pro (Pro); kling, kling-omni and openai only. "
+            "Empty: std on kling, the gateway's default elsewhere."
+        )
+    ),
+]
+Audio = Annotated[
+    bool | None,
+    Field(description="Generate a soundtrack (true/false). Empty: the route's default."),
 ]
 
 
@@ -90,56 +140,6 @@ class VideoResult(BaseModel):
     reused: bool = False
 
 
-def default_model(route: Route, with_image: bool) -> str:
-    """The route's default model (DashScope has separate text- and image-to-video models)."""
-    if route == "kling":
-        return "kling-v3"
-    return "wan2.6-i2v" if with_image else "wan2.6-t2v"
-
-
-def _image_value(route: Route, image: ImageInput) -> str:
-    """Kling takes a URL or raw base64; DashScope a URL or a data URL."""
-    if image.url is not None:
-        return image.url
-    data = base64.b64encode(image.data or b"").decode()
-    return data if route == "kling" else f"data:{image.media_type};base64,{data}"
-
-
-def video_request(
-    route: Route, model: str, prompt: str, duration: int, image: ImageInput | None
-) -> tuple[str, dict[str, Any]]:
-    """The registry route name and request body of one video create.
-
-    Returns:
-        ``(route name, body)``, e.g. ``("kling.image2video", {"model_name": ...})``.
-    """
-    if route == "kling":
-        body: dict[str, Any] = {"model_name": model, "prompt": prompt, "duration": str(duration)}
-        if image is None:
-            return "kling.text2video", body
-        return "kling.image2video", {**body, "image": _image_value(route, image)}
-    inputs: dict[str, Any] = {"prompt": prompt}
-    if image is not None:
-        inputs["img_url"] = _image_value(route, image)
-    return "dashscope.video-synthesis", {
-        "model": model,
-        "input": inputs,
-        "parameters": {"duration": duration},
-    }
-
-
-def _for_manifest(body: dict[str, Any]) -> dict[str, Any]:
-    """The request as recorded: an inline first frame becomes its size and digest."""
-    recorded = {**body, "input": dict(body["input"])} if "input" in body else dict(body)
-    holder = recorded["input"] if "input" in recorded else recorded
-    for key in ("img_url", "image"):
-        value = holder.get(key)
-        if isinstance(value, str) and not value.startswith(("https://", "http://")):
-            digest = hashlib.sha256(value.encode()).hexdigest()[:16]
-            holder[key] = f"<inline image, {len(value)} base64 chars, sha256 {digest}>"
-    return recorded
-
-
 @dataclass(frozen=True)
 class _Create:
     """The one create of a run, checked before anything is paid.
@@ -161,17 +161,26 @@ def _checked_create(p: dict[str, Any]) -> _Create:
     """The create a run's checked parameters ask for, held to the route's own rules.
 
     Raises:
-        ValueError: Naming the parameter, or the route whose rules the body breaks.
+        ValueError: Naming the parameter and the rule it breaks.
     """
     if not p["prompt"].strip():
         raise ValueError("parameter 'prompt': must not be blank")
     frame = load_image(p["image"], "image") if p["image"] is not None else None
+    options = VideoOptions(
+        prompt=p["prompt"],
+        duration=p["duration"],
+        image=frame,
+        aspect_ratio=p["aspect_ratio"],
+        mode=p["mode"],
+        audio=p["audio"],
+    )
     model_id = p["model"] or default_model(p["route"], frame is not None)
-    name, body = video_request(p["route"], model_id, p["prompt"], p["duration"], frame)
+    check_options(p["route"], model_id, options)
+    name, body = video_request(p["route"], model_id, options)
     try:
         route_spec(name).params.model_validate(body)  # the route's own rules, before paying
     except ValidationError as exc:
-        raise ValueError(f"request for {name} is invalid: {exc}") from None
+        raise request_error(exc, name) from None
     inputs: tuple[Modality, ...] = ("text", "image") if frame is not None else ("text",)
     return _Create(model=model_id, route=name, body=body, inputs=inputs)
 
@@ -181,7 +190,8 @@ async def _check_gateway(run: RunConfig, p: dict[str, Any], create: _Create) -> 
     if p["image"] is not None:
         async with (await run.gateway.connect()).client() as client:
             await check_image_urls(client, {"image": p["image"]})
-    need = ModelNeed("model", create.model, p["route"], input=create.inputs, output=("video",))
+    family = FAMILIES[p["route"]]
+    need = ModelNeed("model", create.model, family, input=create.inputs, output=("video",))
     await check_models(run, [need])
 
 
@@ -214,7 +224,8 @@ async def _published(
 
 
 @checked_flow(
-    "generate-video", "Generate a video on the DashScope or Kling route and store the MP4."
+    "generate-video",
+    "Generate a video on the DashScope, Kling, Kling Omni or OpenAI-style route; store the MP4.",
 )
 async def generate_video(
     prompt: Prompt = "A paper boat drifting down a rainy street, slow camera pan.",
@@ -222,6 +233,9 @@ async def generate_video(
     route: RouteField = "dashscope",
     image: Image = None,
     duration: Duration = 5,
+    aspect_ratio: AspectRatioField = None,
+    mode: ModeField = None,
+    audio: Audio = None,
     deadline_seconds: DeadlineSeconds = 1800.0,
     poll_interval: PollInterval = 5.0,
     idempotency_key: IdempotencyKey = None,
@@ -233,9 +247,12 @@ async def generate_video(
     Args:
         prompt: What the video shows.
         model: Model id; None picks the route's default.
-        route: ``dashscope`` or ``kling``.
+        route: ``dashscope``, ``kling``, ``kling-omni`` or ``openai``.
         image: First frame: https URL, data URL or local path.
         duration: Seconds.
+        aspect_ratio: ``16:9``, ``9:16`` or ``1:1``; None for the default.
+        mode: ``std`` or ``pro`` (Kling models); None for the route's default.
+        audio: Generate a soundtrack; None for the route's default.
         deadline_seconds: Time budget for the wait; the error gives the resume command.
         poll_interval: First poll interval in seconds (backs off up to 6x).
         idempotency_key: Runs with the same key share the gateway task and the stored video.
@@ -254,5 +271,5 @@ async def generate_video(
     await _check_gateway(run, p, create)
     submitted = await submit(run, create.route, create.body)
     finished = await wait(run, submitted)
-    records = await fetch(run, finished, request=_for_manifest(create.body), model=create.model)
+    records = await fetch(run, finished, request=for_manifest(create.body), model=create.model)
     return await _published(run, create, p["prompt"], submitted, finished, records)

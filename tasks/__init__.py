@@ -3,6 +3,7 @@ task per sync route. Every task takes a :class:`RunConfig`: the flow run's gatew
 deadline, as a plain value."""
 
 from . import journal
+from ._policy import RETRY_OPTIONS
 from .assets import AssetRecord, fetch, record_assets
 from .errors import RunDeadlineError, SubmitInDoubtError, TaskLostError, TaskOutputMissingError
 from .gateway import Connection, GatewayConfig, register_transport, unregister_transport
@@ -12,6 +13,7 @@ from .submit import SubmittedTask, submit
 from .wait import FinishedTask, wait
 
 __all__ = [
+    "RETRY_OPTIONS",
     "ROUTES",
     "AssetRecord",
     "Connection",

@@ -73,7 +73,11 @@ class SyncStep:
         return kept
 
     def _record(
-        self, kind: str, usage: dict[str, Any] | None, stored: list[tuple[StoredAsset, str | None]]
+        self,
+        kind: str,
+        usage: dict[str, Any] | None,
+        stored: list[tuple[StoredAsset, str | None]],
+        **fields: Any,
     ) -> list[AssetRecord]:
         records = [
             AssetRecord(
@@ -89,6 +93,7 @@ class SyncStep:
                 content_type=asset.content_type,
                 usage=usage,
                 created_at=datetime.now(UTC),
+                **fields,
             )
             for asset, url in stored
         ]
@@ -117,14 +122,22 @@ class SyncStep:
         journal.claim(self.store, entry)  # a concurrent run of the same key recorded it: fine
 
     def store_bytes(
-        self, items: list[tuple[str, bytes, str]], kind: str, usage: dict[str, Any] | None = None
+        self,
+        items: list[tuple[str, bytes, str]],
+        kind: str,
+        usage: dict[str, Any] | None = None,
+        **fields: Any,
     ) -> list[AssetRecord]:
-        """Store inline outputs ``(name, data, content_type)`` and add them to the manifest."""
+        """Store inline outputs ``(name, data, content_type)`` and add them to the manifest.
+
+        ``fields`` are further :class:`AssetRecord` fields of every output (``task_id``,
+        ``audio_id``, ``metadata``).
+        """
         stored: list[tuple[StoredAsset, str | None]] = [
             (self.store.put_bytes(f"{self.prefix}/{name}", data, ctype), None)
             for name, data, ctype in items
         ]
-        return self._record(kind, usage, stored)
+        return self._record(kind, usage, stored, **fields)
 
     async def store_urls(
         self,

@@ -52,6 +52,8 @@ class AssetRecord(BaseModel):
     sha256: str
     content_type: str
     usage: dict[str, Any] | None = None
+    #: What the output says beyond its bytes, e.g. the word timings of karaoke lyrics.
+    metadata: dict[str, Any] | None = None
     created_at: datetime
 
 

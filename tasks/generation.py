@@ -106,16 +106,31 @@ async def dashscope_image(
     model: str,
     size: str | None = None,
     negative_prompt: str | None = None,
+    images: list[str] | None = None,
+    n: int | None = None,
+    seed: int | None = None,
 ) -> list[AssetRecord]:
-    """Generate image(s) on DashScope's sync route and copy them into the store."""
-    parameters: dict[str, Any] = {}
-    if size:
-        parameters["size"] = size
-    if negative_prompt:
-        parameters["negative_prompt"] = negative_prompt
+    """Generate image(s) on DashScope's sync route and copy them into the store.
+
+    A retry or resume of the same intent hands back the images already stored (nothing paid).
+
+    Args:
+        run: The flow run's gateway and intent.
+        prompt: What the image shows.
+        model: Image model, e.g. ``qwen-image-plus``.
+        size: ``"W*H"`` pixels; None for the model's default.
+        negative_prompt: What to avoid (at most 500 characters).
+        images: Reference images for models that take them: http(s) URLs or
+            ``data:image/...;base64`` URLs, placed before the prompt (§10.1 [UP]).
+        n: Number of images (1 on qwen-image-plus/max); None for one.
+        seed: Random seed, 0..2147483647; None for a random one.
+    """
+    options = {"size": size, "negative_prompt": negative_prompt, "n": n, "seed": seed}
+    parameters: dict[str, Any] = {k: v for k, v in options.items() if v is not None and v != ""}
+    content: list[dict[str, str]] = [{"image": ref} for ref in images or []]
     body: dict[str, Any] = {
         "model": model,
-        "input": {"messages": [{"role": "user", "content": [{"text": prompt}]}]},
+        "input": {"messages": [{"role": "user", "content": [*content, {"text": prompt}]}]},
         "parameters": parameters,
     }
     step = await sync_step(run, "dashscope.multimodal-generation", model, body)

@@ -7,14 +7,23 @@ working directory), so a flow parameter cannot read arbitrary files of the worke
 from __future__ import annotations
 
 import base64
+import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from anyint import AnyIntClient, AnyIntError, download, sniff
 from anyint.config import settings
 
-__all__ = ["MAX_INLINE_BYTES", "ImageInput", "check_image_urls", "load_image"]
+__all__ = [
+    "MAX_INLINE_BYTES",
+    "ImageInput",
+    "anthropic_image_block",
+    "check_image_urls",
+    "inline_image",
+    "load_image",
+]
 
 #: Inline images beyond this are refused: the gateway limits encoded bodies (contract §13.5).
 MAX_INLINE_BYTES = 5 * 1024 * 1024
@@ -120,3 +129,24 @@ async def check_image_urls(client: AnyIntClient, refs: dict[str, str]) -> None:
 
 #: An image URL bigger than this is refused before the paid call (providers cap around 10-20 MB).
 MAX_URL_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+async def inline_image(client: AnyIntClient, image: ImageInput) -> ImageInput:
+    """``image`` as inline bytes: Gemini takes inline bytes only (contract §9.3), so a URL
+    image is fetched first (within the inline size cap)."""
+    if image.data is not None or image.url is None:
+        return image
+    buffer = io.BytesIO()
+    result = await download(client, image.url, buffer, kind="image", max_bytes=MAX_INLINE_BYTES)
+    return ImageInput(media_type=result.content_type, data=buffer.getvalue())
+
+
+def anthropic_image_block(image: ImageInput) -> dict[str, Any]:
+    """The Anthropic ``image`` content block of ``image`` (base64 bytes, or its URL)."""
+    if image.data is None:
+        return {"type": "image", "source": {"type": "url", "url": image.url}}
+    data = base64.b64encode(image.data).decode()
+    return {
+        "type": "image",
+        "source": {"type": "base64", "media_type": image.media_type, "data": data},
+    }

@@ -169,6 +169,10 @@ def _kling_video(task: kl.KlingTask, _: AnyIntClient) -> list[Output]:
     return _numbered("video-{i}.mp4", "video", "video", task.video_urls, "task_result videos")
 
 
+def _kling_images(task: kl.KlingTask, _: AnyIntClient) -> list[Output]:
+    return _numbered("image-{i}.png", "image", "image", task.image_urls, "task_result images")
+
+
 def _openai_video(task: vi.VideoObject, client: AnyIntClient) -> list[Output]:
     # The id is the gateway's data: one path segment, whatever it holds (``%`` and ``/`` too).
     url = f"{client.base_url}/openai/v1/videos/{quote(task.id, safe='')}/content"
@@ -248,9 +252,15 @@ _DASHSCOPE: _Rows[DashScope] = {
 }
 _TEXT2VIDEO: _TaskType[Kling] = (Kling.get_text2video, _kling_video)
 _IMAGE2VIDEO: _TaskType[Kling] = (Kling.get_image2video, _kling_video)
+_OMNI_VIDEO: _TaskType[Kling] = (Kling.get_omni_video, _kling_video)
+_IMAGE: _TaskType[Kling] = (Kling.get_image, _kling_images)
+_OMNI_IMAGE: _TaskType[Kling] = (Kling.get_omni_image, _kling_images)
 _KLING: _Rows[Kling] = {
     "text2video": (kl.KlingText2VideoParams, Kling.create_text2video, _TEXT2VIDEO),
     "image2video": (kl.KlingImage2VideoParams, Kling.create_image2video, _IMAGE2VIDEO),
+    "omni-video": (kl.KlingOmniVideoParams, Kling.create_omni_video, _OMNI_VIDEO),
+    "image": (kl.KlingImageParams, Kling.create_image, _IMAGE),
+    "omni-image": (kl.KlingOmniImageParams, Kling.create_omni_image, _OMNI_IMAGE),
 }
 _VIDEOS: _Rows[Videos] = {
     "create": (vi.VideoCreateParams, Videos.create, (Videos.retrieve, _openai_video)),

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import io
+from contextlib import AsyncExitStack
 from typing import Any, Literal
 
 from prefect import task
 from pydantic import BaseModel
 
-from anyint import AnyIntClient, download
+from anyint import AnyIntClient
 from anyint.types.gemini import Part
 
-from ._policy import RETRY_OPTIONS
-from .images import MAX_INLINE_BYTES, ImageInput, load_image
+from .chat import streamed
+from .images import ImageInput, anthropic_image_block, inline_image, load_image
 from .run import RunConfig
+from .streaming import STREAM_RETRY_OPTIONS, LiveText, live_markdown
 
-__all__ = ["Description", "describe_images"]
+__all__ = ["LIVE_KEY", "Description", "describe_images"]
 
 
 class Description(BaseModel):
@@ -28,29 +28,54 @@ class Description(BaseModel):
     usage: dict[str, Any] | None = None
 
 
-async def _inline(client: AnyIntClient, image: ImageInput) -> ImageInput:
-    """Gemini takes inline bytes only (contract §9.3): fetch URL images first."""
-    if image.data is not None or image.url is None:
-        return image
-    buffer = io.BytesIO()
-    result = await download(client, image.url, buffer, kind="image", max_bytes=MAX_INLINE_BYTES)
-    return ImageInput(media_type=result.content_type, data=buffer.getvalue())
+#: Artifact key of the partial answer while ``describe-images`` streams.
+LIVE_KEY = "describe-images-live"
 
 
-def _anthropic_block(image: ImageInput) -> dict[str, Any]:
-    if image.data is not None:
-        data = base64.b64encode(image.data).decode()
-        return {
-            "type": "image",
-            "source": {"type": "base64", "media_type": image.media_type, "data": data},
-        }
-    return {"type": "image", "source": {"type": "url", "url": image.url}}
+async def _ask_anthropic(
+    client: AnyIntClient,
+    inputs: list[ImageInput],
+    question: str,
+    model: str,
+    max_tokens: int,
+    live: LiveText | None,
+) -> Description:
+    content = [*map(anthropic_image_block, inputs), {"type": "text", "text": question}]
+    request: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": content}],
+    }
+    if live is None:
+        message = await client.anthropic.create(request)
+    else:
+        message = await streamed(live, client.anthropic.stream_final(request, on_text=live.append))
+    usage = message.usage.model_dump() if message.usage else None
+    return Description(answer=message.text, model=model, route="anthropic", usage=usage)
+
+
+async def _ask_gemini(
+    client: AnyIntClient,
+    inputs: list[ImageInput],
+    question: str,
+    model: str,
+    live: LiveText | None,
+) -> Description:
+    inlined = [await inline_image(client, i) for i in inputs]
+    parts = [Part.from_bytes(i.data or b"", i.media_type or "image/png") for i in inlined]
+    body: dict[str, Any] = {"contents": [{"role": "user", "parts": [*parts, {"text": question}]}]}
+    if live is None:
+        reply = await client.gemini.generate_content(model, body)
+    else:
+        reply = await streamed(live, client.gemini.stream_final(model, body, on_text=live.append))
+    usage = reply.usage_metadata.model_dump() if reply.usage_metadata else None
+    return Description(answer=reply.text, model=model, route="gemini", usage=usage)
 
 
 @task(
     name="describe-images",
     task_run_name="describe {route} ({model})",
-    **RETRY_OPTIONS,
+    **STREAM_RETRY_OPTIONS,
 )
 async def describe_images(
     run: RunConfig,
@@ -59,29 +84,28 @@ async def describe_images(
     model: str,
     route: Literal["anthropic", "gemini"] = "anthropic",
     max_tokens: int = 1024,
+    stream: bool = False,
 ) -> Description:
     """Ask ``question`` about ``images`` (URLs, local paths or data URLs).
 
-    Every image is checked (type, size, allowed folder) before the paid call.
+    Every image is checked (type, size, allowed folder) before the paid call. With ``stream``
+    the answer is streamed on either route, its partial text the markdown artifact
+    :data:`LIVE_KEY` while the stream is open; the task returns once the stream has closed.
+
+    Raises:
+        ValueError: No image, or a bad one (named), before any call.
+        APIStatusError: The gateway refused the call, or the stream failed part-way (the
+            artifact then keeps the partial answer, marked incomplete; not retried).
     """
     inputs = [load_image(ref, f"images[{i}]") for i, ref in enumerate(images)]
     if not inputs:
         raise ValueError("images: give at least one image")
     connection = await run.gateway.connect()
-    async with connection.client() as client:
+    async with connection.client() as client, AsyncExitStack() as stack:
+        live = None
+        if stream:
+            title = f"Answer of {model} ({route} route)"
+            live = await stack.enter_async_context(live_markdown(LIVE_KEY, title))
         if route == "anthropic":
-            content = [*map(_anthropic_block, inputs), {"type": "text", "text": question}]
-            message = await client.anthropic.create(
-                model=model,
-                max_tokens=max_tokens,
-                messages=[{"role": "user", "content": content}],
-            )
-            usage = message.usage.model_dump() if message.usage else None
-            return Description(answer=message.text, model=model, route=route, usage=usage)
-        inlined = [await _inline(client, i) for i in inputs]
-        parts = [Part.from_bytes(i.data or b"", i.media_type or "image/png") for i in inlined]
-        reply = await client.gemini.generate_content(
-            model, contents=[{"role": "user", "parts": [*parts, {"text": question}]}]
-        )
-        usage = reply.usage_metadata.model_dump() if reply.usage_metadata else None
-        return Description(answer=reply.text, model=model, route=route, usage=usage)
+            return await _ask_anthropic(client, inputs, question, model, max_tokens, live)
+        return await _ask_gemini(client, inputs, question, model, live)

@@ -43,13 +43,19 @@ PUBLIC: dict[str, dict[str, str]] = {
     "tasks": {
         "tasks": "submit wait fetch",
         "functions": "record_assets register_transport unregister_transport",
-        "values": "AssetRecord Connection FinishedTask GatewayConfig Output ROUTES RouteSpec",
+        "values": (
+            "AssetRecord Connection FinishedTask GatewayConfig Output RETRY_OPTIONS ROUTES "
+            "RouteSpec"
+        ),
         "run": "RunConfig SubmittedTask",
         "errors": "RunDeadlineError SubmitInDoubtError TaskLostError TaskOutputMissingError",
         "modules": "journal",
     },
     "flows": {
-        "flows": "content_brief describe_images generate_image generate_video music_video",
+        "flows": (
+            "assistant content_brief describe_images generate_image generate_video karaoke "
+            "music_remix music_video persona"
+        ),
         "tasks": "check_models",
         "functions": "start_run",
         "values": "ModelNeed",

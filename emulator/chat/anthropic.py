@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..calls import Call
 from ..catalogue import check_model
 from ..errors import EmulatorError
-from .tool_use import ToolSpec, fill_args, pick_tool, result_text
+from .tool_use import ToolSpec, fill_args, next_named_tool, pick_tool, result_text, tool_text
 from .understanding import (
     IMAGE_MIME,
     Attachment,
@@ -272,10 +272,13 @@ def message(call: Call, body: MessagesBody) -> dict[str, Any]:
     tool = None
     if not reading.tool_results:
         tool = pick_tool(reading.question, reading.tools, mode=mode, allowed=allowed)
+    elif mode != "none":  # a result came back: the next tool the prompt names, if any
+        called = reading.tool_names.values()
+        tool = next_named_tool(reading.question, reading.tools, called, allowed=allowed)
     if tool is not None:
         if mode == "auto":
             content.append({"type": "text", "text": f"I'll use {tool.name} to answer that."})
-        args = fill_args(reading.question, tool.parameters)
+        args = fill_args(tool_text(reading.question, tool, reading.tools), tool.parameters)
         tool_id = call.backend.new_id("toolu_")
         content.append({"type": "tool_use", "id": tool_id, "name": tool.name, "input": args})
         stop_reason = "tool_use"

@@ -22,7 +22,7 @@ from ..catalogue import check_model
 from ..errors import EmulatorError, error_body
 from ..media import png
 from .gemini_reading import Reading, get, read_request
-from .tool_use import fill_args, pick_tool, result_text, schema_value
+from .tool_use import fill_args, next_named_tool, pick_tool, result_text, schema_value, tool_text
 from .understanding import (
     compose_answer,
     describe_bytes,
@@ -177,8 +177,10 @@ def _reply_parts(
     tool = None
     if not reading.function_results:
         tool = pick_tool(reading.question, reading.tools, mode=mode, allowed=allowed)
+    elif mode != "none":  # a result came back: the next tool the prompt names, if any
+        tool = next_named_tool(reading.question, reading.tools, reading.called, allowed=allowed)
     if tool is not None:
-        args = fill_args(reading.question, tool.parameters)
+        args = fill_args(tool_text(reading.question, tool, reading.tools), tool.parameters)
         parts = [{"functionCall": {"name": tool.name, "args": args}}]
         return parts, "STOP", estimate_tokens(dumps(args)) + 5, 0
     done = finish(

@@ -56,6 +56,7 @@ class Reading:
         attachments: Input images (and other inline media) of user turns, in order.
         tools: Declared functions.
         function_results: ``(name, response)`` of the ``functionResponse`` parts of the last turn.
+        called: Names of the functions the model called in earlier turns, in order.
         text_tokens: Prompt text tokens (system instruction, turns, tool declarations).
         image_tokens: Prompt media tokens.
     """
@@ -64,6 +65,7 @@ class Reading:
     attachments: list[Attachment] = field(default_factory=list)
     tools: list[ToolSpec] = field(default_factory=list)
     function_results: list[tuple[str, Any]] = field(default_factory=list)
+    called: list[str] = field(default_factory=list)
     text_tokens: int = 0
     image_tokens: int = 0
 
@@ -200,6 +202,8 @@ def _read_part(reading: Reading, part: Mapping[str, Any], where: str, turn: _Tur
     call = get(part, "functionCall")
     if call is not None:
         reading.text_tokens += estimate_tokens(dumps(call))
+        if isinstance(call, Mapping) and isinstance(call.get("name"), str):
+            reading.called.append(call["name"])
     response = get(part, "functionResponse")
     if response is not None:
         if not isinstance(response, Mapping) or not isinstance(response.get("name"), str):

@@ -1,14 +1,18 @@
 """Deterministic tool calling and structured output for the emulated chat models (§9.5, §12.2-12.3).
 
 A declared tool is "chosen" when the latest user text names it, or uses a distinctive word of its
-name or description; its required arguments are filled from the text by small heuristics (the
-capitalised words after "in" become a location, a quoted phrase a query, a number a count). After
-the caller sends the tool's result back, the reply reports it. Both the Anthropic and the Gemini
-routes use this module; only their wire shapes differ.
+name or description. Its arguments come from the text: ``name=value`` pairs (``size="16:9"``,
+``count=3``) for any property, then small heuristics for required ones still missing (the
+capitalised words after "in" become a location, a quoted phrase a query, a number a count).
+When the text names several tools, each one's pairs are read from its own stretch of the text
+(from its name to the next tool's), and after each result comes back the next named tool not yet
+called is called, in the order the text names them; once none is left, the reply reports the
+results. Both the Anthropic and the Gemini routes use this module; only their wire shapes differ.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +20,15 @@ from typing import Any
 
 from .understanding import shorten
 
-__all__ = ["ToolSpec", "fill_args", "pick_tool", "result_text", "schema_value"]
+__all__ = [
+    "ToolSpec",
+    "fill_args",
+    "next_named_tool",
+    "pick_tool",
+    "result_text",
+    "schema_value",
+    "tool_text",
+]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -26,6 +38,10 @@ _PLACE = re.compile(
     r"\b(?:in|at|for|near|from|to|of)\s+((?:[A-Z][\w.'-]*)(?:\s+[A-Z][\w.'-]*)*)", re.UNICODE
 )
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z][\w'-]*)")
+# ``name=value`` pairs: a quoted value (straight or curly quotes) or a bare word up to a space
+# (commas kept: ``tags=a,b`` is a list).
+_PAIR = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|“([^”]*)”|([^\s;]+))")
+_TRUE, _FALSE = frozenset({"true", "yes", "on", "1"}), frozenset({"false", "no", "off", "0"})
 # Words too common to pick a tool on their own.
 _STOPWORDS = frozenset(
     """about after again against also another because before being below between both could
@@ -67,7 +83,7 @@ def pick_tool(
     mode: str = "auto",
     allowed: Iterable[str] | None = None,
 ) -> ToolSpec | None:
-    """The tool the prompt asks for, if any.
+    """The tool the prompt asks for, if any: the first it names, else the best keyword match.
 
     Args:
         prompt: The latest user text.
@@ -82,6 +98,9 @@ def pick_tool(
         return None
     names = set(allowed) if allowed is not None else None
     candidates = [t for t in tools if names is None or t.name in names]
+    named = _mentions(prompt, candidates)
+    if named:  # tools named outright are called in the order the prompt names them
+        return named[0][1]
     lowered, words = prompt.lower(), _words(prompt)
     best, best_score = None, 0
     for tool in candidates:
@@ -138,22 +157,125 @@ def _value_for(name: str, schema: Mapping[str, Any], prompt: str) -> Any:
     return _string_for(name, schema, prompt)
 
 
-def fill_args(prompt: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """Arguments for a call: every required property, filled from ``prompt``.
+def _coerce(raw: str, schema: Mapping[str, Any]) -> Any:
+    """A ``name=value`` pair's text as the property's type; None when it cannot be one."""
+    kind = _type_of(schema)
+    enum = schema.get("enum")
+    if kind in ("integer", "number"):
+        if not _NUMBER.fullmatch(raw):
+            return None
+        return int(float(raw)) if kind == "integer" else float(raw)
+    if kind == "boolean":
+        lowered = raw.lower()
+        return True if lowered in _TRUE else False if lowered in _FALSE else None
+    if kind in ("array", "object"):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if kind == "object":
+            return value if isinstance(value, dict) else None
+        if isinstance(value, list):
+            return value
+        items = schema.get("items")
+        items = items if isinstance(items, Mapping) else {}
+        coerced = [_coerce(v.strip(), items) for v in raw.split(",") if v.strip()]
+        return coerced if coerced and None not in coerced else None
+    if isinstance(enum, list) and enum and raw not in [str(e) for e in enum]:
+        return None
+    return raw
 
-    Strings take an enum value the prompt mentions, else a quoted phrase, else the capitalised
-    words after a preposition ("London" in "What is the temperature in London?"), else a
-    capitalised word, else the prompt itself. Numbers take the first number in the prompt.
+
+def _pairs(prompt: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties the prompt spells out as ``name=value`` (first mention wins)."""
+    found: dict[str, Any] = {}
+    for match in _PAIR.finditer(prompt):
+        name = match.group(1)
+        if name in found or not isinstance(properties.get(name), Mapping):
+            continue
+        *quoted, bare = match.groups()[1:]
+        # A bare value ends a sentence as often as not: "days=3." means 3.
+        raw = next((q for q in quoted if q is not None), None) or (bare or "").rstrip(".,!?)")
+        value = _coerce(raw, properties[name])
+        if value is not None:
+            found[name] = value
+    return found
+
+
+def fill_args(prompt: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Arguments for a call: the ``name=value`` pairs of ``prompt``, then every required property.
+
+    A pair counts when its name is a property and its value fits the property's type
+    (``count=3`` for an integer, ``style="lo-fi jazz"`` for a string, ``tags=a,b`` for an array
+    of strings, an enum value for an enum). Required properties no pair gives are filled by
+    heuristics: strings take an enum value the prompt mentions, else a quoted phrase, else the
+    capitalised words after a preposition ("London" in "What is the temperature in London?"),
+    else a capitalised word, else the prompt itself; numbers take the first number in the
+    prompt. Optional properties without a pair are left out, so their defaults apply.
     """
     properties = parameters.get("properties")
     if not isinstance(properties, Mapping):
         return {}
+    args = _pairs(prompt, properties)
     required = parameters.get("required")
     names = [n for n in required if n in properties] if isinstance(required, list) else []
-    return {
-        n: _value_for(n, properties[n] if isinstance(properties[n], Mapping) else {}, prompt)
-        for n in names
-    }
+    for n in names:
+        if n not in args:
+            schema = properties[n] if isinstance(properties[n], Mapping) else {}
+            args[n] = _value_for(n, schema, prompt)
+    return args
+
+
+def _mentions(prompt: str, tools: Sequence[ToolSpec]) -> list[tuple[int, ToolSpec]]:
+    """``(position, tool)`` of each declared tool the prompt names outright, in prompt order."""
+    lowered = prompt.lower()
+    found = []
+    for tool in tools:
+        spellings = {tool.name.lower(), tool.name.replace("_", " ").lower()}
+        positions = [at for s in spellings if (at := lowered.find(s)) >= 0]
+        if positions:
+            found.append((min(positions), tool))
+    return sorted(found, key=lambda item: item[0])
+
+
+def next_named_tool(
+    prompt: str,
+    tools: Sequence[ToolSpec],
+    called: Iterable[str],
+    *,
+    allowed: Iterable[str] | None = None,
+) -> ToolSpec | None:
+    """The next tool the prompt names outright that the conversation has not called yet.
+
+    Args:
+        prompt: The user's request.
+        tools: Declared tools.
+        called: Names of the tools already called in the conversation.
+        allowed: Names the call is restricted to, when given.
+    """
+    done = set(called)
+    names = set(allowed) if allowed is not None else None
+    for _, tool in _mentions(prompt, tools):
+        if tool.name not in done and (names is None or tool.name in names):
+            return tool
+    return None
+
+
+def tool_text(prompt: str, tool: ToolSpec, tools: Sequence[ToolSpec]) -> str:
+    """The part of ``prompt`` that is about ``tool``, to read its arguments from.
+
+    When the prompt names two or more declared tools, each one's stretch runs from its name to
+    the next tool's name (the first one's from the start of the prompt); otherwise, or when the
+    prompt does not name ``tool``, it is the whole prompt.
+    """
+    mentions = _mentions(prompt, tools)
+    names = [t.name for _, t in mentions]
+    if len(mentions) < 2 or tool.name not in names:
+        return prompt
+    i = names.index(tool.name)
+    start = 0 if i == 0 else mentions[i][0]
+    end = mentions[i + 1][0] if i + 1 < len(mentions) else len(prompt)
+    return prompt[start:end]
 
 
 def _summary(value: Any) -> str:

@@ -14,6 +14,7 @@ from ..backend import Backend, Task
 from ..errors import EmulatorError
 from ..media import probe
 from .audio import TrackSpec
+from .uploads import fetch_loopback, is_loopback
 
 __all__ = [
     "FAILURE",
@@ -181,32 +182,34 @@ def record_child(parent: Task, slot: str, key: str, child: Task) -> None:
 
 
 def uploaded_audio_seconds(backend: Backend, url: str, *, max_seconds: float) -> float:
-    """Duration of the audio behind ``uploadUrl``, which must be an asset of this emulator.
+    """Duration of the audio behind ``uploadUrl``: an asset of this emulator, or a loopback URL.
 
     A real gateway downloads ``uploadUrl``; the emulator never fetches the network, so it takes
-    only URLs it served itself (a track's ``audioUrl``, a stem, a WAV ...).
+    URLs it served itself (a track's ``audioUrl``, a stem, a WAV, an input handed to it by
+    ``anyint_cli.embedded``) and URLs on the loopback interface (:mod:`.uploads`).
     """
     parts = urlsplit(url).path.split("/")
-    if len(parts) != 4 or parts[1] != "_assets" or not parts[2]:
+    if len(parts) == 4 and parts[1] == "_assets" and parts[2]:
+        data, content_type = _own_asset(backend, url, parts[2])
+    elif is_loopback(url):
+        data, content_type = fetch_loopback(url), "the download"
+    else:
         raise EmulatorError(
             400,
-            f"uploadUrl {url!r} cannot be fetched: the emulator does not download external URLs; "
-            "pass an audio URL this emulator served (a /_assets/... URL, e.g. a track's audioUrl)",
+            f"uploadUrl {url.split('?', 1)[0]!r} cannot be fetched: the emulator does not "
+            "download external URLs; "
+            "pass an audio URL this emulator served (a /_assets/... URL, e.g. a track's audioUrl) "
+            "or one on the loopback interface (http://127.0.0.1:...)",
             code="upload_url_external",
         )
-    asset = backend.assets.get(parts[2])
-    if asset is None:
-        raise EmulatorError(400, f"uploadUrl {url!r}: no such emulator asset", code="upload_url")
-    if backend.clock() > asset.expires_at:
-        raise EmulatorError(400, f"uploadUrl {url!r} has expired", code="upload_url_expired")
     try:
-        facts = probe(asset.data)
+        facts = probe(data)
     except ValueError:
         facts = None
     if facts is None or facts.audio is None:
         raise EmulatorError(
             400,
-            f"uploadUrl {url!r} is {asset.content_type}, not audio",
+            f"uploadUrl {url.split('?', 1)[0]!r} is {content_type}, not audio",
             code="upload_not_audio",
         )
     if facts.duration > max_seconds:
@@ -217,3 +220,12 @@ def uploaded_audio_seconds(backend: Backend, url: str, *, max_seconds: float) ->
             code="upload_too_long",
         )
     return facts.duration
+
+
+def _own_asset(backend: Backend, url: str, asset_id: str) -> tuple[bytes, str]:
+    asset = backend.assets.get(asset_id)
+    if asset is None:
+        raise EmulatorError(400, f"uploadUrl {url!r}: no such emulator asset", code="upload_url")
+    if backend.clock() > asset.expires_at:
+        raise EmulatorError(400, f"uploadUrl {url!r} has expired", code="upload_url_expired")
+    return asset.data, asset.content_type

@@ -191,8 +191,9 @@ def lyric_variants(prompt: str, seed: int, count: int = 2) -> list[dict[str, str
 def split_lyrics(text: str) -> list[str]:
     """The sung words of a lyric sheet, each section tag glued to the word it precedes.
 
-    ``"[Verse]\\nThe city"`` gives ``["[Verse]\\nThe", "city"]``, the upstream spelling of
-    aligned words.
+    ``"[Verse]\\nThe city\\nBy night"`` gives ``["[Verse]\\nThe", "city", "\\nBy", "night"]``:
+    section tags as upstream spells aligned words, and a line break glued the same way to the
+    word it precedes (so a karaoke line ends where the sheet's line does).
     """
     out: list[str] = []
     prefix = ""
@@ -203,6 +204,8 @@ def split_lyrics(text: str) -> list[str]:
         if line.startswith("[") and line.endswith("]"):
             prefix += line + "\n"
             continue
+        if out and not prefix:
+            prefix = "\n"
         for word in line.split():
             out.append(prefix + word)
             prefix = ""

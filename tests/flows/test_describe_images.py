@@ -64,6 +64,7 @@ async def test_answer_names_colour_and_size(
         ({"images": []}, "parameter 'images'"),
         ({"question": "?" * 4001}, "parameter 'question'"),
         ({"route": "openai"}, "parameter 'route'"),
+        ({"stream": "sometimes"}, "parameter 'stream'"),
     ],
 )
 async def test_bad_parameters_fail_before_any_paid_call(

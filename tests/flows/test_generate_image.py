@@ -110,7 +110,7 @@ def test_gemini_sizes_are_aspect_ratios_it_offers() -> None:
         ({"route": "dashscope", "size": "16:9"}, "parameter 'size'.*W\\*H"),
         ({"size": "big"}, "parameter 'size'"),
         ({"route": "dashscope", "stream": True}, "parameter 'stream'"),
-        ({"route": "kling"}, "parameter 'route'"),
+        ({"route": "midjourney"}, "parameter 'route'"),
     ],
 )
 async def test_bad_parameters_fail_before_any_paid_call(

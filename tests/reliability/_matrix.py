@@ -168,6 +168,25 @@ STEPS: list[Step] = [
         {"prompt": "the fox wakes up", "image": "https://frames.reliability.invalid/first.png"},
         lead=False,
     ),
+    *(
+        Step(
+            f"kling-{kind}",
+            f"POST /transtreams/kling/v1/{path}",
+            family="kling",
+            lead=False,
+            route=f"kling.{kind}",
+            body={"model_name": model, "prompt": "a lantern", **extra},
+            query=f"GET /transtreams/kling/v1/{path}/*",
+            failed="failed",
+            unknown=_MISSING,
+            callbacks=True,
+        )
+        for kind, path, model, extra in (
+            ("omni-video", "videos/omni-video", "kling-v3-omni", {"duration": "3"}),
+            ("image", "images/generations", "kling-v2-1", {}),
+            ("omni-image", "images/omni-image", "kling-v3-omni", {}),
+        )
+    ),
     Step(
         "kling-videos",
         "POST /openai/v1/videos",

@@ -35,6 +35,7 @@ CATALOGUE = {"GET /openai/v1/models", "GET /anthropic/v1/models"}
 HUGE_IMAGE = data_url(png_bytes() + b"\0" * MAX_INLINE_BYTES)
 CB = "https://callbacks.invalid/anyint"
 UNREACHABLE_FRAME = "https://unreachable.invalid/frame.png"
+FRAME = data_url(png_bytes())
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,13 @@ TASKS: list[Bad] = [
         ),
         "colour",
     ),
+    Bad(
+        "submit-kling-image-count",
+        lambda c, s, f: _submit_flow(
+            "kling.image", {"model_name": "kling-v2-1", "prompt": "x", "n": 10}
+        ),
+        "n",
+    ),
 ]
 
 #: Flow rows that need nothing else, by flow: (row id, what the error must name, the parameters).
@@ -273,6 +281,9 @@ _FLOW_PARAMETERS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         ("image-stream-on-dashscope", "'stream'", {"route": "dashscope", "stream": True}),
         ("image-blank-prompt", "'prompt'", {"prompt": " "}),
         ("image-prompt-nul", "'prompt'.*U\\+0000.*position 4 of", {"prompt": "cat\x00"}),
+        ("image-n-on-gemini", "'n'", {"n": 2}),
+        ("image-seed-on-kling", "'seed'", {"route": "kling", "seed": 1}),
+        ("image-references-on-kling", "'images'", {"route": "kling", "images": [FRAME, FRAME]}),
     ],
     "generate_video": [
         ("video-duration-limit", "'duration'", {"duration": 0}),
@@ -282,6 +293,9 @@ _FLOW_PARAMETERS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         ("video-force-new-gone", "force_new", {"force_new": True}),
         ("video-image-file-url", "'?image", {"image": "file:///etc/passwd"}),
         ("video-image-unreachable", "'?image", {"route": "kling", "image": UNREACHABLE_FRAME}),
+        ("video-omni-model", "'model'", {"route": "kling-omni", "model": "kling-v3"}),
+        ("video-mode-on-dashscope", "'mode'", {"mode": "pro"}),
+        ("video-omni-duration", "'duration'", {"route": "kling-omni", "duration": 1}),
     ],
     "content_brief": [
         ("content-brief-unknown", "no_such_parameter", {"no_such_parameter": 1}),
