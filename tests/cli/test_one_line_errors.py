@@ -43,7 +43,11 @@ FLOWS = {
 }
 #: A bad value per flow, and the rule its error states.
 BAD_VALUES = {
-    "generate-image": ("route", "nowhere", "Input should be 'gemini' or 'dashscope'"),
+    "generate-image": (
+        "route",
+        "nowhere",
+        "Input should be 'gemini', 'dashscope', 'kling' or 'kling-omni'",
+    ),
     "generate-video": (
         "duration",
         "long",

@@ -14,6 +14,8 @@ Then every deployment of ``deployments/prefect.yaml`` is run once with its own p
 from __future__ import annotations
 
 import asyncio
+import functools
+import http.server
 import os
 import pty
 import re
@@ -190,8 +192,10 @@ async def test_the_readme_deployment_section_runs_verbatim(tmp_path: Path) -> No
         with (
             background(worker, worker_env, tmp_path / "worker.log") as worker_log,
             temporary_settings({PREFECT_API_URL: api_url}),
+            served_audio(tmp_path / "inputs") as audio,
         ):
-            final = await run_every_deployment(deadline)
+            remix = {"music-remix/on-demand": {"audio": audio}}
+            final = await run_every_deployment(deadline, remix)
             logs = tail(worker_log)
 
     states = {name: run.state.name if run.state else None for name, run in final.items()}
@@ -201,13 +205,41 @@ async def test_the_readme_deployment_section_runs_verbatim(tmp_path: Path) -> No
     assert manifests <= {str(run.id) for run in final.values()} and manifests, manifests
 
 
-async def run_every_deployment(deadline: float) -> dict[str, FlowRun]:
-    """Run each deployment of prefect.yaml once; their flow runs once all are final."""
+@contextmanager
+def served_audio(folder: Path) -> Iterator[str]:
+    """A real WAV at a loopback URL: the input a music-remix deployment run is given. On a real
+    gateway a local store has no URL the gateway could fetch (the flow says so); a public URL,
+    as a user passes one, is the way in."""
+    import numpy as np
+
+    from emulator.media import wav
+
+    folder.mkdir()
+    tone = 0.3 * np.sin(2 * np.pi * 330 * np.arange(4 * 8000) / 8000)
+    (folder / "take.wav").write_bytes(wav(tone.astype(np.float32), 8000))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/take.wav"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def run_every_deployment(
+    deadline: float, overrides: dict[str, dict[str, object]]
+) -> dict[str, FlowRun]:
+    """Run each deployment of prefect.yaml once (with ``overrides`` of its parameters); their
+    flow runs once all are final."""
     async with get_client() as client:
         started = {}
         for name in deployment_ids():
             deployment = await client.read_deployment_by_name(name)
-            started[name] = (await client.create_flow_run_from_deployment(deployment.id)).id
+            parameters = {**deployment.parameters, **overrides.get(name, {})}
+            run = await client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
+            started[name] = run.id
         runs: list[FlowRun] = []
 
         async def all_final() -> bool:
