@@ -106,7 +106,11 @@ async def scan_api(secret: str, flow_run_ids: set[str]) -> list[str]:
         for artifact in await client.read_artifacts():
             text = f"{artifact.key} {artifact.description} {artifact.data}"
             found += [f"artifact {artifact.key}: {h}" for h in hits(text, secret)]
-        runs = [r for r in await client.read_flow_runs() if str(r.id) in flow_run_ids]
+        # Filtered by id on the server: an unfiltered read is one page (the session's database
+        # holds more runs than that by now).
+        runs = await client.read_flow_runs(
+            flow_run_filter=flow_filter(*flow_run_ids)  # type: ignore[arg-type]
+        )
         assert runs, "no flow runs found: the scan would prove nothing"
         for run in runs:
             found += [f"parameters of {run.name}: {h}" for h in hits(str(run.parameters), secret)]
@@ -118,10 +122,10 @@ async def scan_api(secret: str, flow_run_ids: set[str]) -> list[str]:
     return found
 
 
-def flow_filter(run_id: Any) -> Any:
+def flow_filter(*run_ids: Any) -> Any:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    return FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+    return FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(str(r)) for r in run_ids]))
 
 
 def everywhere(secret: str, *, text: str, store_root: Path) -> list[str]:
