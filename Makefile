@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast lint typecheck pytest demo clean
+.PHONY: install test test-fast lint typecheck pytest demo clean postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -40,6 +40,13 @@ test-fast: install
 # The main job: the music-video pipeline (+ an image and a video) on the embedded emulator.
 demo: install
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/anyint-flows demo
+
+# PostgreSQL's server binaries (Debian's package), for the concurrency benchmark's Prefect server:
+# `python -m benchmarks` uses them when present and falls back to SQLite when not. Needs root.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql)
+	@ls /usr/lib/postgresql/*/bin/initdb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

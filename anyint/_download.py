@@ -16,7 +16,7 @@ import hashlib
 import inspect
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_MIN_BYTES_PER_SECOND",
     "BinarySink",
     "DownloadResult",
+    "HashingSink",
     "MediaKind",
     "display_url",
     "download",
@@ -57,6 +58,23 @@ class BinarySink(Protocol):
     """Anything with ``write(bytes)``: a file, ``BytesIO``, an fsspec file or an async writer."""
 
     def write(self, data: bytes, /) -> object | Awaitable[object]: ...
+
+
+@runtime_checkable
+class HashingSink(Protocol):
+    """A sink that computes the sha256 of what it is given itself, e.g. on the thread that writes
+    it, so hashing overlaps reading (``blocks._pipe.PipeWriter``). :func:`download` then skips
+    its own hashing and takes the digest from :meth:`written_sha256` once the body is read.
+    """
+
+    def write(self, data: bytes, /) -> object | Awaitable[object]: ...
+
+    async def written_sha256(self) -> str:
+        """Wait until every byte given to ``write`` is written; their sha256 (hex).
+
+        Raises whatever a write raised (the download fails with it, as with a plain sink).
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -286,7 +304,8 @@ async def _consume(response: httpx.Response, job: _Job) -> DownloadResult:
     length = response.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > max_bytes:
         raise _error(f"asset is {length} bytes, over the {max_bytes}-byte cap", url)
-    digest = hashlib.sha256()
+    # A self-hashing sink hashes on its own thread: no second hash of every byte here.
+    digest = None if isinstance(job.sink, HashingSink) else hashlib.sha256()
     total = 0
     content_type = declared
     try:
@@ -297,7 +316,8 @@ async def _consume(response: httpx.Response, job: _Job) -> DownloadResult:
             job.bytes = total
             if total > max_bytes:
                 raise _error(f"asset exceeds the {max_bytes}-byte cap", url)
-            digest.update(chunk)
+            if digest is not None:
+                digest.update(chunk)
             written = job.sink.write(chunk)
             if inspect.isawaitable(written):
                 await written
@@ -309,8 +329,13 @@ async def _consume(response: httpx.Response, job: _Job) -> DownloadResult:
         raise _error("asset is empty", url, retryable=True)
     if length is not None and length.isdigit() and int(length) != total:
         raise _error(f"download cut short: {total} of {length} bytes", url, retryable=True)
+    if digest is not None:
+        sha256 = digest.hexdigest()
+    else:
+        assert isinstance(job.sink, HashingSink)
+        sha256 = await job.sink.written_sha256()  # inside the budget: the last writes count
     return DownloadResult(
-        url=str(response.url), bytes=total, sha256=digest.hexdigest(), content_type=content_type
+        url=str(response.url), bytes=total, sha256=sha256, content_type=content_type
     )
 
 

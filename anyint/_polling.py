@@ -47,7 +47,10 @@ class PollSchedule:
     the first poll is noticed within ``max(initial, (factor - 1) * T)`` of ending (and within
     ``max_interval`` once the cap is reached), with about ``log(T / t0) / log(factor)`` polls
     instead of ``T / interval``. The defaults keep that lag within 10 % of the task's duration
-    (0.5 s floor, 30 s cap: the Suno API's advised steady interval) for every duration; see
+    (0.5 s floor) for every duration, with the fewest polls any schedule can make under that
+    rule: the 10 min cap only binds after 100 min of waiting (10 % of 6000 s), so below that the
+    schedule is the lower bound itself (a shorter cap, such as the 30 s this had before, costs
+    polls: 104 instead of 73 for a 30 min task). See ``benchmarks/wait_efficiency.py`` and
     ``benchmarks/RESULTS.md`` for how that compares with the SDKs' fixed and stepped schedules.
 
     In closed form: the first ``m = floor(1 / (factor - 1))`` waits are ``initial`` (the floor
@@ -58,13 +61,14 @@ class PollSchedule:
     Attributes:
         initial: Shortest interval in seconds (the floor), used while little time has passed.
         factor: ``1 +`` the largest detection lag, as a fraction of the time waited (>= 1).
-        max_interval: Cap on any interval.
+        max_interval: Cap on any interval (default 10 min: the longest a wait goes without a
+            poll; callbacks, when configured, end a wait sooner).
         deadline: Overall time budget in seconds.
     """
 
     initial: float = 0.5
     factor: float = 1.1
-    max_interval: float = 30.0
+    max_interval: float = 600.0
     deadline: float = 1800.0
 
     def __post_init__(self) -> None:

@@ -293,6 +293,7 @@ FLOW_ROUTES: dict[str, tuple[str, ...]] = {
     "generate-video": _VIDEO,
     "music-video": _MUSIC_VIDEO,
     "content-brief": _IMAGE + _VIDEO + _MUSIC_VIDEO,
+    "batch": _IMAGE,
     "music-remix": _keys(
         _MODELS,
         "~suno.upload-cover",

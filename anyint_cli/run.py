@@ -31,6 +31,7 @@ FLOWS = {
     "generate-image": "flows.generate_image:generate_image",
     "generate-video": "flows.generate_video:generate_video",
     "content-brief": "flows.content_brief:content_brief",
+    "batch": "flows.batch:batch",
     "karaoke": "flows.karaoke:karaoke",
     "persona": "flows.persona:persona",
     "assistant": "flows.assistant:assistant",

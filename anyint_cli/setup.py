@@ -211,8 +211,29 @@ async def create_work_pool(ctx: Setup) -> list[Change]:
     return [Change("keep", what, "process")]
 
 
+async def resume_automation(ctx: Setup) -> list[Change]:
+    """The automation that resumes deferred runs (:mod:`anyint_cli.setup_automations`)."""
+    from .setup_automations import setup_automations  # imported late: it builds on this module
+
+    return await setup_automations(ctx)
+
+
+async def concurrency_limits(ctx: Setup) -> list[Change]:
+    """The ``anyint-*`` concurrency and rate limits (:mod:`anyint_cli.setup_limits`)."""
+    from .setup_limits import create_limits  # imported late: it builds on this module
+
+    return await create_limits(ctx)
+
+
 #: What setup does, in order. Later features add their steps here (concurrency limits, automations).
-STEPS: list[Step] = [register_block_types, save_credentials, save_store, create_work_pool]
+STEPS: list[Step] = [
+    register_block_types,
+    save_credentials,
+    save_store,
+    create_work_pool,
+    resume_automation,
+    concurrency_limits,
+]
 
 
 async def run_steps(pool: str, block_name: str, dry_run: bool) -> list[Change]:

@@ -6,6 +6,8 @@
 2. :mod:`benchmarks.overhead`: N sync calls through Prefect tasks vs the bare client.
 3. :mod:`benchmarks.concurrency`: K music-video pipelines at once.
 4. :mod:`benchmarks.streaming`: a large asset into the ``AssetStore`` vs plain httpx.
+5. :mod:`benchmarks.idle`: CPU of 1,000 idle waits, one shared inbox watcher vs per-wait polls.
+6. :mod:`benchmarks.defer`: 10 deferred pipelines on one worker slot vs one (skipped in --quick).
 
 Each prints ratios (absolute times on a shared 2-core machine are noise). Each module has an async
 ``run(quick: bool) -> Report``; :func:`run_all` runs the chosen ones and collects their JSON keys.
@@ -26,12 +28,15 @@ BENCHMARKS = {
     "overhead": "benchmarks.overhead",
     "concurrency": "benchmarks.concurrency",
     "streaming": "benchmarks.streaming",
+    "idle": "benchmarks.idle",
+    "defer": "benchmarks.defer",
 }
 
 #: Keys the ``--json`` object always has (the issue's list).
 REQUIRED_KEYS = (
     "wait_lag_ratio_max",
     "wait_polls_vs_dashscope_max",
+    "wait_polls_vs_bound_max",
     "callback_lag_s",
     "overhead_ms_per_call",
     "concurrency_ratio_k50",
@@ -39,6 +44,8 @@ REQUIRED_KEYS = (
     "duplicate_creates",
     "stream_throughput_ratio",
     "stream_peak_rss_growth_mb",
+    "idle_wait_cpu_pct_k1000",
+    "defer_ratio_n10",  # None in --quick (skipped: a server, a deploy and a worker)
 )
 
 

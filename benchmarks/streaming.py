@@ -35,6 +35,10 @@ __all__ = ["measure", "run"]
 #: Goals: throughput relative to plain httpx, and peak RSS growth.
 GOAL_RATIO, GOAL_GROWTH_MB = 0.8, 64.0
 _KEY = "assets/bench/big.mp4"
+#: The S3 variant's size cap: moto fails CompleteMultipartUpload of a 1 GiB object in 8 MiB
+#: parts ("I/O operation on closed file" inside moto, with or without the store's writer
+#: thread). Its RSS growth is bounded by the part buffer, not the size, so 256 MiB shows it.
+_S3_MAX = 256 * 2**20
 _MIB = 2**20
 _AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -56,8 +60,10 @@ def _serve(size: int, port: int, url_file: str) -> None:
     data = header + bytes(size - len(header))
     base_url = f"http://127.0.0.1:{port}"
     url = app.backend.serve(base_url, "bench-big", "big.mp4", "video/mp4", lambda: data)
+    s3_data = data[:_S3_MAX]
+    s3_url = app.backend.serve(base_url, "bench-s3", "big.mp4", "video/mp4", lambda: s3_data)
     # Written before the socket listens: once the parent sees the server up, the file is there.
-    Path(url_file).write_text(json.dumps({"url": url, "base_url": base_url}))
+    Path(url_file).write_text(json.dumps({"url": url, "s3_url": s3_url, "base_url": base_url}))
     server = ThreadedEmulatorServer(app, port=port).start()
     try:
         while True:
@@ -77,7 +83,7 @@ async def _client(variant: str, url: str, base_url: str, dest: str) -> dict[str,
             await plain.get(f"{base_url}/_emulator/profiles")  # warm: connection, imports
             target = Path(dest) / "plain.mp4"
             with RssSampler() as rss:
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 size = 0
                 async with plain.stream("GET", url) as response:
                     response.raise_for_status()
@@ -85,8 +91,14 @@ async def _client(variant: str, url: str, base_url: str, dest: str) -> dict[str,
                         async for chunk in response.aiter_bytes():
                             handle.write(chunk)
                             size += len(chunk)
-                seconds = time.perf_counter() - start
-        return {"seconds": seconds, "bytes": size, "growth": rss.growth, "peak": rss.peak}
+                seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        return {
+            "seconds": seconds,
+            "cpu": cpu,
+            "bytes": size,
+            "growth": rss.growth,
+            "peak": rss.peak,
+        }
 
     from anyint import AnyIntClient
     from blocks import AssetStore
@@ -106,12 +118,13 @@ async def _client(variant: str, url: str, base_url: str, dest: str) -> dict[str,
     async with AnyIntClient(api_key="sk-bench-streaming", base_url=base_url) as client:
         await client.http.get(f"{base_url}/_emulator/profiles")
         with RssSampler() as rss:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             stored = await store.download(client, url, _KEY, kind="video")
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     store.remove(_KEY)  # moto keeps objects in memory; the next round needs that room
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "bytes": stored.bytes,
         "growth": rss.growth,
         "peak": rss.peak,
@@ -122,7 +135,7 @@ async def _client(variant: str, url: str, base_url: str, dest: str) -> dict[str,
 
 def _run_client(variant: str, asset: dict[str, str], dest: str, env: dict[str, str]) -> Any:
     args = [sys.executable, "-m", "benchmarks.streaming", "client", variant]
-    args += [asset["url"], asset["base_url"], dest]
+    args += [asset["s3_url" if variant == "s3" else "url"], asset["base_url"], dest]
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, timeout=900, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{variant} download failed:\n{done.stderr.decode()[-3000:]}")
@@ -160,17 +173,21 @@ def measure(size: int, rounds: int) -> dict[str, Any]:
                     for path in Path(dest).rglob("*"):
                         if path.is_file():
                             path.unlink()  # keep the disk from holding several GiB at once
+    sizes = {v: min(size, _S3_MAX) if v == "s3" else size for v in results}
     for variant, runs in results.items():
-        if any(r["bytes"] != size for r in runs):
-            raise RuntimeError(f"{variant}: wrong size {[r['bytes'] for r in runs]} != {size}")
+        if any(r["bytes"] != sizes[variant] for r in runs):
+            raise RuntimeError(f"{variant}: wrong size {[r['bytes'] for r in runs]}")
     best = {v: min(r["seconds"] for r in runs) for v, runs in results.items()}
+    cpu = {v: min(r["cpu"] for r in runs) for v, runs in results.items()}
     growth = {v: max(r["growth"] for r in runs) for v, runs in results.items()}
     peak = {v: max(r["peak"] for r in runs) for v, runs in results.items()}
     blocks = {v: max(r.get("write_block", 0) for r in runs) for v, runs in results.items()}
     return {
         "size": size,
+        "sizes": sizes,
         "rounds": rounds,
         "seconds": best,
+        "cpu": cpu,
         "growth": growth,
         "peak": peak,
         "write_block": blocks,
@@ -189,34 +206,62 @@ def _sha256_rate() -> float:
     return 64 / (time.perf_counter() - start)
 
 
+#: What the store should reach (issue 16); the goal line checks the issue's floor, GOAL_RATIO.
+TARGET_RATIO = 0.9
+_LABELS = {
+    "httpx": "plain httpx stream → local file",
+    "file": "AssetStore.download → local folder",
+    "s3": "AssetStore.download → S3 (moto server)",
+}
+
+
+def _notes(m: dict[str, Any]) -> list[str]:
+    size, plain = m["size"], m["seconds"]["httpx"]
+    sha_share = size / _MIB / m["sha256_mib_s"] / plain
+    return [
+        "The store also computes the sha256 for the manifest and checks size and type; the "
+        f"plain download does none of that. sha256 runs at {m['sha256_mib_s']:.0f} MiB/s here, "
+        f"{sha_share:.0%} of the plain download's time on one core. The store hashes and writes "
+        "on one worker thread (blocks/_pipe.py, 1 MiB batches, at most 4 in flight) while the "
+        "event loop reads on: hashlib and file writes release the GIL, so with a free core that "
+        "work overlaps the reading (the plain download writes on its loop thread). On a "
+        "machine whose cores are busy with other work the overlap shrinks: compare the CPU "
+        "column, which the machine's load barely moves.",
+        f"The S3 writer buffers {mb(m['write_block']['s3']):.0f} MiB per part (s3fs's block "
+        "size) and copies it on upload, which is the RSS growth seen. S3 goes through moto, a "
+        "Python server on the same cores, so its throughput says more about moto than about s3fs; "
+        f"it downloads {mb(m['sizes']['s3']):.0f} MiB, since moto fails to complete a 1 GiB "
+        "multipart upload (÷ plain httpx compares throughputs).",
+        f"Best of {m['rounds']} round(s) per variant (S3: 1); each download in a fresh process. "
+        "CPU: the client process's CPU seconds (all threads) during the download, least of the "
+        "rounds.",
+    ]
+
+
 async def run(quick: bool = False, size_mb: int | None = None) -> Report:
     """1 GiB (quick: 200 MiB, or ``size_mb``), best of 2 rounds (quick: 1)."""
     size = (size_mb or (200 if quick else 1024)) * _MIB
     m = await asyncio.to_thread(measure, size, 1 if quick else 2)
     plain = m["seconds"]["httpx"]
-    labels = {
-        "httpx": "plain httpx stream → local file",
-        "file": "AssetStore.download → local folder",
-        "s3": "AssetStore.download → S3 (moto server)",
-    }
     report = Report(
         name="streaming",
         title=f"4. Large asset streaming: {mb(size):.0f} MiB from the threaded emulator",
-        columns=["path", "time", "throughput", "÷ plain httpx", "peak RSS growth"],
+        columns=["path", "time", "throughput", "÷ plain httpx", "client CPU", "peak RSS growth"],
     )
-    for variant, label in labels.items():
-        seconds = m["seconds"][variant]
+    for variant, label in _LABELS.items():
+        seconds, rate = m["seconds"][variant], m["sizes"][variant] / m["seconds"][variant]
         report.rows.append(
             [
                 label,
-                f"{seconds:.2f} s",
-                f"{size / seconds / _MIB:.0f} MiB/s",
-                f"{plain / seconds:.2f}x",
+                f"{seconds:.2f} s ({mb(m['sizes'][variant]):.0f} MiB)",
+                f"{rate / _MIB:.0f} MiB/s",
+                f"{rate / (size / plain):.2f}x",
+                f"{m['cpu'][variant]:.2f} s",
                 f"{mb(m['growth'][variant]):.1f} MB",
             ]
         )
     file_ratio = plain / m["seconds"]["file"]
-    s3_ratio = plain / m["seconds"]["s3"]
+    s3_ratio = m["sizes"]["s3"] / m["seconds"]["s3"] / (size / plain)  # throughputs
     store_growth = max(m["growth"]["file"], m["growth"]["s3"])
     report.keys = {
         "stream_throughput_ratio": round(file_ratio, 3),
@@ -228,11 +273,12 @@ async def run(quick: bool = False, size_mb: int | None = None) -> Report:
         "stream_size_mb": mb(size),
         "stream_s3_write_block_mb": mb(m["write_block"]["s3"]),
         "stream_sha256_mib_s": round(m["sha256_mib_s"]),
+        "stream_client_cpu_s": {v: round(c, 2) for v, c in m["cpu"].items()},
     }
     report.goals = [
         (
-            f"throughput >= {GOAL_RATIO:g}x plain httpx (local folder {file_ratio:.2f}x; S3 "
-            f"{s3_ratio:.2f}x)",
+            f"throughput >= {GOAL_RATIO:g}x plain httpx, target {TARGET_RATIO:g}x (local folder "
+            f"{file_ratio:.2f}x; S3 {s3_ratio:.2f}x)",
             file_ratio >= GOAL_RATIO,
         ),
         (
@@ -240,16 +286,7 @@ async def run(quick: bool = False, size_mb: int | None = None) -> Report:
             mb(store_growth) <= GOAL_GROWTH_MB,
         ),
     ]
-    sha_share = size / _MIB / m["sha256_mib_s"] / plain
-    report.notes = [
-        "The store also computes the sha256 for the manifest and checks size and type; the "
-        f"plain download does none of that. sha256 runs at {m['sha256_mib_s']:.0f} MiB/s here: "
-        f"{sha_share:.0%} of the plain download's time on one core, before any other work.",
-        f"The S3 writer buffers {mb(m['write_block']['s3']):.0f} MiB per part (s3fs's block "
-        "size) and copies it on upload, which is the RSS growth seen. S3 goes through moto, a "
-        "Python server on the same cores, so its throughput says more about moto than about s3fs.",
-        f"Best of {m['rounds']} round(s) per variant (S3: 1); each download in a fresh process.",
-    ]
+    report.notes = _notes(m)
     return report
 
 

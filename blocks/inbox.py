@@ -1,8 +1,9 @@
 """The callback inbox: one JSON record per (task id, phase) on the :class:`~blocks.AssetStore`.
 
 It is storage, not web: the receiver (:mod:`callbacks.app`) writes
-``inbox/<segment>/<phase>.json``; wait tasks read it with :func:`read_inbox` or
-:func:`terminal_record` and stop polling early once a terminal record lands. ``<segment>`` is
+``inbox/<segment>/<phase>.json``; wait tasks are woken by :mod:`blocks.inbox_watch` (one
+watcher per store and process, reading :func:`terminal_record`) and stop polling early once a
+terminal record lands; :func:`read_inbox` gives every phase. ``<segment>`` is
 :func:`blocks.ids.id_segment` of the task id: the id itself for every id the gateway hands out
 today, an encoded or hashed form for any other, so any id is safe. A record is::
 
@@ -175,8 +176,8 @@ def _is_record_of(record: Any, task_id: str) -> TypeGuard[dict[str, Any]]:
 def terminal_record(store: AssetStore, task_id: str) -> dict[str, Any] | None:
     """The terminal record of ``task_id`` (``complete``, else ``error``), or None.
 
-    Checks the two keys directly rather than listing the folder: cheaper on S3, and a wait task
-    calls this on every poll.
+    Checks the two keys directly rather than listing the folder: cheaper on S3. The inbox
+    watcher calls it once per registered wait and once per change it sees, never per tick.
 
     Raises:
         ValueError: Empty task id.

@@ -42,6 +42,8 @@ from anyint import (
 from anyint.config import settings
 from anyint.secrets import credential_values, remember
 
+from ._pipe import PipeWriter
+
 __all__ = ["AssetStore", "BrowserLink", "StoreDocumentError", "StoredAsset", "UnsafeKeyError"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -469,9 +471,11 @@ class AssetStore(Block):
         """
         budget = self.download_budget(max_bytes) if budget_seconds is None else budget_seconds
         with self.writer(key) as handle:
-            result = await download(
-                client, url, handle, kind=kind, max_bytes=max_bytes, budget_seconds=budget
-            )
+            # Hashing and writing on a worker thread, overlapping the next reads (_pipe.py).
+            async with PipeWriter(handle) as sink:
+                result = await download(
+                    client, url, sink, kind=kind, max_bytes=max_bytes, budget_seconds=budget
+                )
         return self._stored(key, result.bytes, result.sha256, result.content_type)
 
     def download_budget(self, max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES) -> float:

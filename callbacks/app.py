@@ -47,7 +47,9 @@ from blocks.inbox import (
     inbox_key,
     write_record,
 )
+from blocks.inbox_watch import notify
 from blocks.store import AssetStore
+from tasks.defer import DEFERRED_RUN_ROLE, deferred_owner
 
 from .store_match import JournalIndex, public_store_url
 
@@ -218,11 +220,36 @@ def build_event(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _emit_sync(kwargs: dict[str, Any]) -> None:
+def with_owner(store: AssetStore, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` of :func:`build_event` naming the flow run that deferred a wait on the task
+    (``deferred/<task>.json``, :mod:`tasks.defer`) as a related ``deferred-run`` resource: the
+    automation ``anyint-resume-on-callback`` resumes that run. A callback no deferred run waits
+    on is only stored (one log line for a terminal phase)."""
+    payload = kwargs["payload"]
+    owner = deferred_owner(store, payload["task_id"])
+    try:
+        run_id = uuid.UUID(owner) if owner is not None else None
+    except ValueError:
+        run_id = None  # not a flow run id: never put into a resource id
+    if run_id is None:
+        if payload["terminal"]:
+            logger.info(
+                "callback for task %s: no deferred flow run waits on it (nothing to resume)",
+                id_label(payload["task_id"]),
+            )
+        return kwargs
+    related = {
+        "prefect.resource.id": f"prefect.flow-run.{run_id}",
+        "prefect.resource.role": DEFERRED_RUN_ROLE,
+    }
+    return {**kwargs, "related": [related]}
+
+
+def _emit_sync(kwargs: dict[str, Any], store: AssetStore | None = None) -> None:
     try:
         from prefect.events import emit_event
 
-        emit_event(**kwargs)
+        emit_event(**(with_owner(store, kwargs) if store is not None else kwargs))
     except Exception:
         # Events are a convenience on top of the inbox (wait tasks poll it anyway): never fail
         # the callback for them.
@@ -334,6 +361,8 @@ class _Receiver:
             raise _Reject(503, "inbox unavailable; retry later") from None
         dup = "" if written else " (dup)"  # ids are data: logged quoted and cut when odd
         logger.info("callback %s task %s phase %s%s", family, id_label(task_id), phase, dup)
+        if written and phase in TERMINAL_PHASES:
+            notify(self.store, task_id)  # a wait in this process: woken now, not a tick later
         if written:
             # After the answer's work, not before it: the check may list the journal.
             self._background(self._warn_if_unknown(task_id), self._checks)
@@ -347,7 +376,7 @@ class _Receiver:
         except Exception:
             logger.exception("could not build Prefect event for task %s", record.get("task_id"))
             return
-        self._background(run_in_threadpool(_emit_sync, kwargs), self._pending)
+        self._background(run_in_threadpool(_emit_sync, kwargs, self.store), self._pending)
 
     @staticmethod
     def _background(work: Coroutine[Any, Any, None], into: set[asyncio.Task[None]]) -> None:

@@ -1,4 +1,5 @@
-"""``python -m emulator [--host H] [--port P] [--timing fast|realistic] [--seed N] [--no-control]``.
+"""``python -m emulator [--host H] [--port P] [--timing fast|realistic] [--seed N]
+[--media full|lean] [--no-control]``.
 
 Without ``--seed`` the emulator is unseeded: its ids never repeat across instances.
 """
@@ -11,6 +12,7 @@ import logging
 import uvicorn
 
 from .app import create_app
+from .lean import MEDIA_MODES
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,11 +27,19 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="deterministic ids and media for this seed (default: unseeded, ids never repeat)",
     )
+    parser.add_argument(
+        "--media",
+        choices=list(MEDIA_MODES),
+        default="full",
+        help="lean: render each kind of file once and reuse it (load tests; ids stay unique)",
+    )
     parser.add_argument("--no-control", action="store_true", help="disable /_emulator/*")
     args = parser.parse_args(argv)
     # httpx logs every request URL at INFO, and callback URLs carry the receiver's secret token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = create_app(control=not args.no_control, timing=args.timing, seed=args.seed)
+    app = create_app(
+        control=not args.no_control, timing=args.timing, seed=args.seed, media=args.media
+    )
     print(f"AnyInt emulator listening on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off")
 

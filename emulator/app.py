@@ -331,6 +331,7 @@ def create_app(
     control: bool = True,
     timing: str = "fast",
     seed: int | None = None,
+    media: str = "full",
 ) -> EmulatorApp:
     """Build the emulated gateway.
 
@@ -340,19 +341,24 @@ def create_app(
         timing: Timing profile of a fresh backend (``fast`` or ``realistic``).
         seed: Seed of a fresh backend: deterministic ids and media. None (the default) gives
             ids that never repeat across emulator instances.
+        media: Media mode of a fresh backend: ``full`` (default) or ``lean`` (each kind of file
+            rendered once and reused, for load tests; see :mod:`emulator.lean`).
 
     Returns:
         The ASGI app; ``app.backend`` is its state.
 
     Raises:
-        ValueError: Both ``backend`` and ``seed`` were given (seed the backend instead).
+        ValueError: Both ``backend`` and ``seed`` (or a non-default ``media``) were given
+            (configure the backend instead).
     """
     from . import routes
     from .control import router as control_router
 
     if backend is not None and seed is not None:
         raise ValueError("give the seed to the Backend, not to create_app, when passing one")
-    backend = backend or Backend(timing=timing, seed=seed)
+    if backend is not None and media != "full":
+        raise ValueError("give media to the Backend, not to create_app, when passing one")
+    backend = backend or Backend(timing=timing, seed=seed, media=media)
     app = FastAPI(title="AnyInt gateway emulator", version="1", docs_url=None, redoc_url=None)
     app.state.backend = backend
     _add_error_handlers(app)

@@ -16,10 +16,11 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec
 
 from .callbacks import CallbackDispatcher
 from .errors import EmulatorError
+from .lean import MediaReuse, check_media_mode
 
 __all__ = [
     "FAULT_KINDS",
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 TaskFamily = Literal["suno", "dashscope", "kling", "videos"]
+P = ParamSpec("P")
 FAMILIES: tuple[TaskFamily, ...] = ("suno", "dashscope", "kling", "videos")
 
 #: Faults that shape the task a matching create call makes, rather than the HTTP exchange.
@@ -127,6 +129,8 @@ class CallRecord:
     body_sha256: str
     created_task_id: str | None = None
     fault: str | None = None
+    #: The usage this call's answer reported (sync routes that report one; see ``Call.reported``).
+    usage: dict[str, Any] | None = None
 
 
 @dataclass
@@ -167,6 +171,9 @@ class Task:
     polls: int = 0
     reached: int = 0
     data: dict[str, Any] = field(default_factory=dict)
+    #: When a query first answered the terminal status (clock time): with ``created``, the
+    #: span a client saw the task in flight (the limits tests read it from ``GET tasks``).
+    terminal_seen: float | None = None
 
     @property
     def last(self) -> int:
@@ -196,6 +203,8 @@ class Backend:
         clock: Monotonic clock, injectable for tests.
         seed: Seed for deterministic ids; None (the default) issues ids no other emulator
             instance (or earlier reset) ever issues, as a real gateway does.
+        media: ``full`` (the default: media of its own for every task) or ``lean`` (each kind
+            and size of file rendered once and reused by every task; see :mod:`emulator.lean`).
     """
 
     def __init__(
@@ -205,6 +214,7 @@ class Backend:
         asset_ttl: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
+        media: str = "full",
     ) -> None:
         if timing not in PROFILES:
             raise ValueError(f"timing must be one of {sorted(PROFILES)}, got {timing!r}")
@@ -213,6 +223,8 @@ class Backend:
         self.clock = clock
         self.callbacks = CallbackDispatcher()
         self.callback_builders: dict[str, CallbackBuilder] = {}
+        self.media = check_media_mode(media)
+        self.reused_media = MediaReuse()
         self.reset(seed=seed)
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -240,6 +252,7 @@ class Backend:
         self.valid_keys: set[str] | None = None
         self.callback_shape: Literal["bare", "wrapped"] = "bare"
         self.callbacks.reset()
+        self.reused_media.clear()
 
     def new_id(self, prefix: str = "") -> str:
         """A fresh id: deterministic for a given seed and call order, else unique everywhere."""
@@ -254,6 +267,21 @@ class Backend:
         """
         text = repr((self.seed or 0, *parts)).encode()
         return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
+
+    @property
+    def lean(self) -> bool:
+        """Whether media are rendered once per kind and reused (``media="lean"``)."""
+        return self.media == "lean"
+
+    def render(self, make: Callable[P, bytes], *args: P.args, **kwargs: P.kwargs) -> bytes:
+        """``make(*args, **kwargs)``: in lean mode once per distinct recipe, then reused."""
+        if self.lean:
+            return self.reused_media.render(make, *args, **kwargs)
+        return make(*args, **kwargs)
+
+    def media_text(self, text: str | None) -> str | None:
+        """Text to draw into a picture: none in lean mode, where one picture serves every task."""
+        return None if self.lean else text
 
     # -- auth -----------------------------------------------------------------------------------
 
@@ -379,6 +407,8 @@ class Backend:
         else:
             index = task.last
         index = min(index, task.last)
+        if poll and index == task.last and task.terminal_seen is None:
+            task.terminal_seen = self.clock()
         self._emit(task, index)
         return self._name(task, index)
 

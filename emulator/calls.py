@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .backend import Backend, CallRecord, Task
 
@@ -26,6 +27,12 @@ class Call:
     method: str
     path: str
     record: CallRecord | None = None
+
+    def reported(self, usage: dict[str, Any]) -> dict[str, Any]:
+        """Note in the call log the usage this call's answer reports; returns it."""
+        if self.record is not None:
+            self.record.usage = dict(usage)
+        return usage
 
     def created(self, task: Task) -> Task:
         """Note in the call log that this call created ``task``; returns it."""

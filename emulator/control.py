@@ -137,6 +137,10 @@ async def tasks(request: Request) -> dict[str, Any]:
                 "polls": t.polls,
                 "failure": t.failure,
                 "no_output": t.no_output,
+                # What the task's answers report as usage (§10.3; None: nothing reported yet).
+                "usage": t.data.get("usage"),
+                "created": t.created,
+                "terminal_seen": t.terminal_seen,
             }
             for t in backend.tasks.values()
         ]

@@ -2,6 +2,7 @@
 
 from ._common import ModelNeed, check_models, start_run
 from .assistant import assistant
+from .batch import batch
 from .content_brief import content_brief
 from .describe_images import describe_images
 from .generate_image import generate_image
@@ -14,6 +15,7 @@ from .persona import persona
 __all__ = [
     "ModelNeed",
     "assistant",
+    "batch",
     "check_models",
     "content_brief",
     "describe_images",

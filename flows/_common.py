@@ -21,7 +21,11 @@ from anyint.records import canonical_json
 from anyint.types.models import Modality, RouteFamily
 from blocks.store import AssetStore, BrowserLink
 from tasks import AssetRecord, GatewayConfig, RunConfig
-from tasks.assets import run_prefix
+from tasks.assets import record_assets, run_prefix
+from tasks.usage import UsageSummary, load_price_table, markdown_lines
+from tasks.usage import summary as usage_summary
+
+from ._defer import resumed_window
 
 __all__ = [
     "OPERATIONAL_PARAMETERS",
@@ -42,7 +46,11 @@ OPERATIONAL_PARAMETERS = frozenset(
         "credentials_block",
         "store_block",
         "task_runner",
+        "price_table",  # how usage is priced, not what is made
+        "dask_address",  # where fan-out tasks run
+        "max_parallel",
         "stream",  # how an answer travels, not what is asked for
+        "defer",  # whether waits hold the worker, not what is made
     }
 )
 
@@ -110,12 +118,18 @@ async def start_run(parameters: Mapping[str, Any]) -> RunConfig:
     gateway = await GatewayConfig.resolve(
         parameters.get("credentials_block"), parameters.get("store_block")
     )
+    # Checked first: a table that does not parse fails the run before anything is paid.
+    prices = await load_price_table((await gateway.connect()).store, parameters.get("price_table"))
     key = parameters.get("idempotency_key")
     flow_run_id = str(context.flow_run.id)
     if key:
         await _claim_key(gateway, key, context.flow.name, flow_run_id, parameters)
     now = time.time()
     poll_interval = float(parameters.get("poll_interval") or 5.0)
+    started_at, deadline_at = now, now + float(parameters.get("deadline_seconds") or 1800.0)
+    defer = bool(parameters.get("defer"))
+    if defer and (window := await resumed_window(gateway, flow_run_id)) is not None:
+        started_at, deadline_at = window  # resumed from suspension: what is left of the deadline
     return RunConfig(
         gateway=gateway,
         intent=f"key:{key}" if key else f"run:{flow_run_id}",
@@ -123,10 +137,11 @@ async def start_run(parameters: Mapping[str, Any]) -> RunConfig:
         flow_name=context.flow.name,
         flow_run_id=flow_run_id,
         run_count=max(context.flow_run.run_count, 1),
-        started_at=now,
-        deadline_at=now + float(parameters.get("deadline_seconds") or 1800.0),
+        started_at=started_at,
+        deadline_at=deadline_at,
         initial_interval=poll_interval,
-        max_interval=poll_interval * 6,
+        defer=defer,
+        prices=prices,
     )
 
 
@@ -219,8 +234,11 @@ async def publish_assets(
     key: str,
     title: str,
     summary: str = "",
-) -> None:
+) -> UsageSummary:
     """Publish a table and a markdown artifact of stored assets, and image artifacts for images.
+
+    The markdown shows the run's usage totals (and, with a price table, the estimated cost),
+    which the manifest gets too; the flow's result carries the same :class:`UsageSummary`.
 
     Every link and image is a URL a browser loads (see :meth:`AssetStore.browser_url`):
     presigned for S3, inline for a small image in a local or memory store; an image that is
@@ -232,9 +250,14 @@ async def publish_assets(
         key: Artifact key (lowercase letters, digits and dashes).
         title: Heading of the markdown artifact.
         summary: Extra markdown placed under the heading.
+
+    Returns:
+        The run's usage totals and estimated cost, as the manifest now has them.
     """
     records = list(records)
     store = (await run.gateway.connect()).store
+    record_assets(store, run, [])  # rebuilt: the totals include calls made since the last asset
+    used = usage_summary(store, run)
     links = _browser_links(store, records)
     rows: list[dict[str, Any]] = [
         {
@@ -259,7 +282,7 @@ async def publish_assets(
     lines += [
         f"| {r.kind} | {_link(r, links[r.key])} | {r.bytes} | `{r.sha256[:16]}` |" for r in records
     ]
-    lines += ["", *_image_lines(store, records, links)]
+    lines += ["", *_image_lines(store, records, links), "", *markdown_lines(used)]
     await acreate_markdown_artifact("\n".join(lines), key=key, description=title)
     for record in filter(_is_image, records):
         if (link := links[record.key]) is not None:
@@ -269,3 +292,4 @@ async def publish_assets(
             description = f"{record.kind}: {record.key}{expiry}"
             await acreate_image_artifact(link.url, description=description)
     get_run_logger().info("%s: %d asset(s) stored", title, len(records))
+    return used

@@ -26,8 +26,9 @@ from anyint.records import CALLBACK_FIELDS
 from anyint.types import RequestModel
 from anyint.types import suno as su
 from anyint.types.suno_requests import MODEL_LIMITS, PLACEHOLDER_CALLBACK_URL
+from flows._defer import Deferred, wait_step
 from flows._params import named_error
-from tasks import AssetRecord, FinishedTask, Output, RunConfig, fetch, submit, wait
+from tasks import AssetRecord, FinishedTask, Output, RunConfig, fetch, submit
 
 __all__ = [
     "FollowUps",
@@ -328,7 +329,7 @@ async def run_step(
         pick: Chooses the outputs to store (all when None), e.g. only the chosen lyric variant.
     """
     submitted = await submit(run, route, body)
-    finished = await wait(run, submitted)
+    finished = await wait_step(run, submitted)
     to_store = finished if pick is None else finished.model_copy(update={"outputs": pick(finished)})
     records = await fetch(run, to_store, request=body, model=model)
     result = StepResult(
@@ -473,7 +474,8 @@ async def gather_all(jobs: Iterable[Awaitable[T]]) -> list[T]:
     the resume. When several time out, the error names every task still running.
     """
     done = await asyncio.gather(*jobs, return_exceptions=True)
-    failures = [o for o in done if isinstance(o, BaseException)]
+    # A real failure first: a deferred branch must not hide it (the run fails, not suspends).
+    failures = sorted((o for o in done if isinstance(o, BaseException)), key=_is_deferred)
     if not failures:
         return done  # type: ignore[return-value]
     timeouts = [f for f in failures if isinstance(f, TaskTimeoutError)]
@@ -481,6 +483,10 @@ async def gather_all(jobs: Iterable[Awaitable[T]]) -> list[T]:
         ids = ", ".join(t.task_id for t in timeouts)
         timeouts[0].add_note(f"tasks still running on the gateway: {ids}")
     raise failures[0]
+
+
+def _is_deferred(error: BaseException) -> bool:
+    return isinstance(error, Deferred)
 
 
 async def make_music_video(run: RunConfig, song: SongResult) -> StepResult:

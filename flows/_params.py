@@ -20,8 +20,10 @@ __all__ = [
     "MAX_DEADLINE_SECONDS",
     "BlockName",
     "DeadlineSeconds",
+    "Defer",
     "IdempotencyKey",
     "PollInterval",
+    "PriceTable",
     "checked_flow",
     "checked_parameters",
     "model_field",
@@ -66,7 +68,29 @@ PollInterval = Annotated[
         gt=0,
         le=600,
         allow_inf_nan=False,
-        description="First poll interval in seconds (backs off up to 6x).",
+        description="First poll interval in seconds; later waits are 10 % of the time waited.",
+    ),
+]
+
+Defer = Annotated[
+    bool,
+    Field(
+        description=(
+            "Deployment runs: when every running step waits on the gateway, suspend the run "
+            "(its worker slot is free meanwhile) and resume it on a callback or the next poll. "
+            "Off: wait in the run's process (always so for local runs)."
+        )
+    ),
+]
+PriceTable = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=500,
+        description=(
+            "Store key of a JSON price table (see tasks.usage) that turns the usage the gateway "
+            "reports into an estimated cost. Empty: usage only, no cost."
+        ),
     ),
 ]
 
@@ -131,11 +155,26 @@ def checked_flow(name: str, description: str) -> Callable[[Callable[P, R]], Flow
     naming the parameter. Deployments still get the same schema, which Prefect builds from the
     signature (and the docstring's ``Args``) either way.
 
+    Its state hooks release the run's concurrency slots when it fails, crashes or completes,
+    and abandon its in-flight gateway tasks when it is cancelled (:mod:`tasks.cancel`).
+
     Args:
         name: Flow name (deployments and the UI know the flow by it).
         description: One line shown in the UI.
     """
-    return flow(name=name, description=description, validate_parameters=False)
+    from tasks.cancel import on_cancelled, on_ended
+
+    # The state hooks free the run's concurrency slots and, on cancellation, mark its gateway
+    # tasks abandoned (see tasks.cancel); a suspended run is in none of these states.
+    return flow(
+        name=name,
+        description=description,
+        validate_parameters=False,
+        on_failure=[on_ended],
+        on_crashed=[on_ended],
+        on_completion=[on_ended],
+        on_cancellation=[on_cancelled],
+    )
 
 
 def checked_parameters(values: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from flows._params import (
     DeadlineSeconds,
     IdempotencyKey,
     PollInterval,
+    PriceTable,
     checked_flow,
     checked_parameters,
     model_field,
@@ -59,6 +60,7 @@ from tasks.conversation import (
 )
 from tasks.images import check_image_urls, load_image
 from tasks.tools import ToolContext, ToolDeclaration, call_tool, resolve_tool, result_for_model
+from tasks.usage import UsageSummary, adopt_usage
 
 from ._assistant_transcript import store_transcript, summary_markdown
 
@@ -141,7 +143,7 @@ class ToolCallRecord(BaseModel):
     error: str | None = None
 
 
-class AssistantResult(BaseModel):
+class AssistantResult(UsageSummary):
     """What ``assistant`` returns.
 
     Attributes:
@@ -297,6 +299,7 @@ class _Loop:
             return
         manifest = await asyncio.to_thread(store.read_json, key)
         records = [AssetRecord.model_validate(a) for a in manifest.get("assets", [])]
+        await asyncio.to_thread(adopt_usage, store, self.run, key)  # what the subflow paid
         await asyncio.to_thread(record_assets, store, self.run, records)
         self.assets.extend(records)
 
@@ -318,6 +321,7 @@ async def assistant(
     idempotency_key: IdempotencyKey = None,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
+    price_table: PriceTable = None,
 ) -> AssistantResult:
     """Converse with a model that may call ``tools``, until it answers or ``max_steps`` is hit.
 
@@ -334,6 +338,8 @@ async def assistant(
         idempotency_key: Runs with the same key share the built-in tools' media.
         credentials_block: Saved AnyIntCredentials block name.
         store_block: Saved AssetStore block name.
+        price_table: Store key of a JSON price table (:mod:`tasks.usage`): the usage
+            totals then come with an estimated cost.
 
     Returns:
         The answer, every tool call, the stored transcript and media.
@@ -366,8 +372,10 @@ async def _assistant(p: dict[str, Any]) -> AssistantResult:
     transcript = await store_transcript(run, document)
     records = [transcript, *loop.assets]
     summary = summary_markdown(document)
-    await publish_assets(run, records, key="assistant", title="Assistant", summary=summary)
+    used = await publish_assets(run, records, key="assistant", title="Assistant", summary=summary)
     return AssistantResult(
+        usage_totals=used.usage_totals,
+        estimated_cost=used.estimated_cost,
         answer=loop.answer,
         route=p["route"],
         model=chosen,

@@ -6,7 +6,8 @@ Needs: an AnyInt gateway (``credentials_block``: name of a saved ``AnyIntCredent
 ``AssetStore`` block, else the default store). ``task_runner="dask"`` needs ``prefect-dask``.
 
 The three branches run as Prefect tasks in a subflow (``content-brief-fan-out``) whose task runner
-is picked per run: Prefect's thread pool, or a local Dask cluster (``processes=False``). Each
+is picked per run: Prefect's thread pool, a local Dask cluster (``processes=False``), or an
+existing Dask cluster by address (``dask_address``, see :mod:`flows._dask`). Each
 branch receives the run's :class:`~tasks.RunConfig` as a plain value (block names and URLs, never
 a secret), so it runs the same wherever the runner puts it.
 
@@ -18,12 +19,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.futures import wait as wait_futures
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import BaseModel, Field, ValidationError
 
 from anyint.types import dashscope as ds
@@ -32,8 +32,10 @@ from anyint.types.suno import SunoModel
 from blocks.ids import markdown_code
 from tasks import AssetRecord, RunConfig
 from tasks.generation import GEMINI_ASPECT_RATIOS, aspect_ratio, dashscope_image, gemini_image
+from tasks.usage import UsageSummary
 
 from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from ._dask import DaskAddress, check_dask_address, fan_out_runner, ran_on, settle_manifest
 from ._music_steps import (
     SongPlan,
     SongResult,
@@ -48,6 +50,7 @@ from ._params import (
     DeadlineSeconds,
     IdempotencyKey,
     PollInterval,
+    PriceTable,
     checked_flow,
     checked_parameters,
     named_error,
@@ -92,6 +95,7 @@ class SongBranch(BaseModel):
 @task(name="brief-image", cache_policy=NO_CACHE)
 async def brief_image(run: RunConfig, spec: ImageSpec) -> list[AssetRecord]:
     """The cover image (a sync route: stored as soon as it answers)."""
+    get_run_logger().info("image branch of run %s on %s", run.flow_run_id, ran_on())
     if spec.route == "gemini":
         return await gemini_image(
             run, spec.prompt, spec.model, aspect_ratio=aspect_ratio(spec.size)
@@ -102,6 +106,7 @@ async def brief_image(run: RunConfig, spec: ImageSpec) -> list[AssetRecord]:
 @task(name="brief-video", cache_policy=NO_CACHE)
 async def brief_video(run: RunConfig, spec: VideoSpec) -> StepResult:
     """The short video: submit → wait → fetch."""
+    get_run_logger().info("video branch of run %s on %s", run.flow_run_id, ran_on())
     step, _ = await run_step(run, "video", spec.route, spec.body, model=spec.model)
     return step
 
@@ -109,6 +114,7 @@ async def brief_video(run: RunConfig, spec: VideoSpec) -> StepResult:
 @task(name="brief-song", cache_policy=NO_CACHE)
 async def brief_song(run: RunConfig, plan: SongPlan) -> SongBranch:
     """Lyrics → song (→ music video)."""
+    get_run_logger().info("song branch of run %s on %s", run.flow_run_id, ran_on())
     song = await make_song(run, plan)
     video = await make_music_video(run, song) if plan.music_video else None
     return SongBranch(song=song, music_video=video)
@@ -137,26 +143,10 @@ async def fan_out(run: RunConfig, image: ImageSpec, video: VideoSpec, song: Song
     return FanOut(image=image_records, video=video_step, song=song_branch)
 
 
-def _runner(kind: Literal["default", "dask"]) -> TaskRunner[Any]:
-    if kind == "dask":
-        # Imported only when asked for: distributed is heavy to import.
-        from prefect_dask.task_runners import DaskTaskRunner
-
-        return DaskTaskRunner(
-            cluster_kwargs={
-                "n_workers": 1,
-                "threads_per_worker": 3,  # one per branch
-                "processes": False,
-                "dashboard_address": None,
-            }
-        )
-    return ThreadPoolTaskRunner(max_workers=3)
-
-
 # -- the flow -------------------------------------------------------------------------------------
 
 
-class ContentBriefResult(BaseModel):
+class ContentBriefResult(UsageSummary):
     """What a ``content-brief`` run made.
 
     Attributes:
@@ -290,16 +280,21 @@ async def _published(run: RunConfig, p: dict[str, Any], out: FanOut) -> ContentB
     song_records = [r for s in song.steps for r in s.records]
     mv_records = out.song.music_video.records if out.song.music_video else []
     records = [*out.image, *out.video.records, *song_records, *mv_records]
+    await settle_manifest(run, records)
+    runner = f"dask at {p['dask_address']}" if p["dask_address"] else p["task_runner"]
     await acreate_markdown_artifact(
-        _summary(p["brief"], out, p["task_runner"]),
+        _summary(p["brief"], out, runner),
         key="content-brief-summary",
         description="Content brief: what was made",
     )
-    await publish_assets(run, records, key="content-brief", title=f"Content brief: {song.title}")
+    title = f"Content brief: {song.title}"
+    used = await publish_assets(run, records, key="content-brief", title=title)
     task_ids = {"video": out.video.task_id} | {s.step: s.task_id for s in song.steps}
     if out.song.music_video:
         task_ids["music_video"] = out.song.music_video.task_id
     return ContentBriefResult(
+        usage_totals=used.usage_totals,
+        estimated_cost=used.estimated_cost,
         brief=p["brief"],
         image=out.image,
         video=out.video.records,
@@ -330,11 +325,13 @@ async def content_brief(
     song_model: SunoModel = SunoModel.V5,
     song_style: Annotated[str, Field(min_length=1, max_length=1000)] = "cinematic pop, warm",
     task_runner: Literal["default", "dask"] = "default",
+    dask_address: DaskAddress = None,
     deadline_seconds: DeadlineSeconds = 1800.0,
     poll_interval: PollInterval = 5.0,
     idempotency_key: IdempotencyKey = None,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
+    price_table: PriceTable = None,
 ) -> ContentBriefResult:
     """Turn a brief into a cover image, a short video and a song (plus a music video).
 
@@ -352,21 +349,28 @@ async def content_brief(
         song_style: Musical style of the song.
         task_runner: Where the three branches run: Prefect's thread pool (default) or a local
             Dask cluster (dask).
+        dask_address: Address of a running Dask scheduler (tcp://host:8786): the branches run
+            on its workers (task_runner is then ignored). Empty: they run here.
         deadline_seconds: Time budget for all the waiting, in seconds.
-        poll_interval: First poll interval in seconds (backs off up to 6x).
+        poll_interval: First poll interval in seconds (later waits: 10 % of the time waited).
         idempotency_key: Runs with the same key share their gateway tasks and assets (a daily
             schedule without one makes new content every day).
         credentials_block: Name of a saved AnyIntCredentials block (else ANYINT_* env).
         store_block: Name of a saved AssetStore block (else the default store).
+        price_table: Store key of a JSON price table (:mod:`tasks.usage`): the usage
+            totals then come with an estimated cost.
 
     Raises:
         ValueError: A parameter breaks a rule (named in the message); nothing was paid for.
     """
     p = checked_parameters(locals())
     image, video, plan = _requests(p)
+    if p["dask_address"]:
+        await check_dask_address(p["dask_address"])
     run = await start_run(p)
     await check_models(run, _model_needs(p, image, video, plan))
     # The branches run in the fan-out subflow but record into this run's manifest: the run
-    # passes itself (its id and intent) to them.
-    out = await fan_out.with_options(task_runner=_runner(p["task_runner"]))(run, image, video, plan)
+    # passes itself (its id and intent) to them. One thread (or Dask thread) per branch.
+    runner = fan_out_runner(p["dask_address"], local_dask=p["task_runner"] == "dask", width=3)
+    out = await fan_out.with_options(task_runner=runner)(run, image, video, plan)
     return await _published(run, p, out)

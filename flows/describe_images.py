@@ -15,13 +15,15 @@ import base64
 from typing import Annotated, Any, Literal
 
 from prefect.artifacts import acreate_markdown_artifact
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from flows._common import ModelNeed, check_models, start_run
-from flows._params import BlockName, checked_flow, checked_parameters, text_field
+from flows._params import BlockName, PriceTable, checked_flow, checked_parameters, text_field
 from tasks.images import check_image_urls, load_image
 from tasks.understanding import LIVE_KEY
 from tasks.understanding import describe_images as describe_task
+from tasks.usage import UsageSummary, markdown_lines
+from tasks.usage import summary as usage_summary
 
 __all__ = ["DEFAULT_MODEL", "GEMINI_DEFAULT_MODEL", "SAMPLE_IMAGE", "DescribeResult"]
 
@@ -79,7 +81,7 @@ Stream = Annotated[
 ]
 
 
-class DescribeResult(BaseModel):
+class DescribeResult(UsageSummary):
     """What ``describe-images`` returns.
 
     Attributes:
@@ -114,6 +116,7 @@ async def describe_images(
     stream: Stream = False,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
+    price_table: PriceTable = None,
 ) -> DescribeResult:
     """Describe ``images``, answering ``question`` with ``model`` on ``route``.
 
@@ -124,7 +127,9 @@ async def describe_images(
         route: ``anthropic`` or ``gemini``.
         stream: Stream the answer into the live artifact while it arrives.
         credentials_block: Saved ``AnyIntCredentials`` block name.
-        store_block: Saved ``AssetStore`` block name (unused: nothing is stored).
+        store_block: Saved ``AssetStore`` block name (the run's usage record, the price table).
+        price_table: Store key of a JSON price table (:mod:`tasks.usage`): the usage
+            totals then come with an estimated cost.
 
     Returns:
         The answer, with the model, route and usage.
@@ -146,14 +151,21 @@ async def describe_images(
         run, [ModelNeed("model", chosen, route, input=("text", "image"), output=("text",))]
     )
     reply = await describe_task(run, images, p["question"], chosen, route, stream=p["stream"])
+    used = usage_summary((await run.gateway.connect()).store, run)
     shown = "\n".join(f"- {_shown(ref)}" for ref in images)
     await acreate_markdown_artifact(
         f"# Image description\n\n**Question:** {p['question']}\n\n"
         f"**Model:** `{chosen}` on the {route} route\n\n**Images:**\n{shown}\n\n"
-        f"## Answer\n\n{reply.answer}\n",
+        f"## Answer\n\n{reply.answer}\n\n" + "\n".join(markdown_lines(used)),
         key="describe-images",
         description=f"Answer of {chosen} about {len(images)} image(s)",
     )
     return DescribeResult(
-        answer=reply.answer, model=chosen, route=route, images=len(images), usage=reply.usage
+        answer=reply.answer,
+        model=chosen,
+        route=route,
+        images=len(images),
+        usage=reply.usage,
+        usage_totals=used.usage_totals,
+        estimated_cost=used.estimated_cost,
     )

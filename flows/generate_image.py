@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from anyint.types.models import Modality
 from blocks.ids import markdown_code
 from flows._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from flows._defer import deferrable, wait_step
 from flows._image_routes import (
     DASHSCOPE_FIXED_SIZES,
     DEFAULT_MODELS,
@@ -41,16 +42,19 @@ from flows._image_routes import (
 from flows._params import (
     BlockName,
     DeadlineSeconds,
+    Defer,
     IdempotencyKey,
     PollInterval,
+    PriceTable,
     checked_flow,
     checked_parameters,
     model_field,
     text_field,
 )
-from tasks import AssetRecord, RunConfig, fetch, submit, wait
+from tasks import AssetRecord, RunConfig, fetch, submit
 from tasks.generation import GEMINI_ASPECT_RATIOS, dashscope_image, gemini_image
 from tasks.images import check_image_urls, load_image
+from tasks.usage import UsageSummary
 
 __all__ = [
     "DASHSCOPE_FIXED_SIZES",
@@ -126,7 +130,7 @@ NegativePrompt = Annotated[
 ]
 
 
-class ImageResult(BaseModel):
+class ImageResult(UsageSummary):
     """What ``generate-image`` returns.
 
     Attributes:
@@ -184,7 +188,7 @@ async def _kling_images(
     """A Kling image task: submit → wait → fetch; its records, task id and reuse."""
     name, body = kling_request(route, model, prompt, options)
     submitted = await submit(run, name, body)
-    finished = await wait(run, submitted)
+    finished = await wait_step(run, submitted)
     records = await fetch(run, finished, request=for_manifest(body), model=model)
     return records, finished.task_id, submitted.reused
 
@@ -225,7 +229,7 @@ async def _published(
 ) -> ImageResult:
     """Publish the stored images as artifacts; the flow's result."""
     where = f"the {p['route']} route" + (f", task {markdown_code(task_id)}" if task_id else "")
-    await publish_assets(
+    used = await publish_assets(
         run,
         records,
         key="generate-image",
@@ -233,6 +237,8 @@ async def _published(
         summary=f"`{model}` on {where}\n\n> {p['prompt']}",
     )
     return ImageResult(
+        usage_totals=used.usage_totals,
+        estimated_cost=used.estimated_cost,
         route=p["route"],
         model=model,
         images=records,
@@ -261,6 +267,8 @@ async def generate_image(
     idempotency_key: IdempotencyKey = None,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
+    price_table: PriceTable = None,
+    defer: Defer = False,
 ) -> ImageResult:
     """Generate image(s) for ``prompt`` and store them with a manifest.
 
@@ -279,6 +287,9 @@ async def generate_image(
         idempotency_key: Runs with the same key share the stored images (paid once).
         credentials_block: Saved ``AnyIntCredentials`` block name.
         store_block: Saved ``AssetStore`` block name.
+        price_table: Store key of a JSON price table (:mod:`tasks.usage`): the usage
+            totals then come with an estimated cost.
+        defer: Deployment runs: suspend while a Kling task runs (see :mod:`flows._defer`).
 
     Returns:
         The stored images and this run's manifest key.
@@ -291,5 +302,9 @@ async def generate_image(
     options = _checked_options(p, model_id)
     run = await start_run(p)
     await _check_gateway(run, p, model_id)
-    records, task_id, reused = await _make(run, p, model_id, options)
-    return await _published(run, p, model_id, records, task_id, reused)
+
+    async def make(run: RunConfig) -> ImageResult:
+        records, task_id, reused = await _make(run, p, model_id, options)
+        return await _published(run, p, model_id, records, task_id, reused)
+
+    return await deferrable(run, make)

@@ -22,16 +22,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from anyint.types.models import Modality
 from blocks.ids import markdown_code
 from flows._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from flows._defer import deferrable, wait_step
 from flows._params import (
     BlockName,
     DeadlineSeconds,
+    Defer,
     IdempotencyKey,
     PollInterval,
+    PriceTable,
     checked_flow,
     checked_parameters,
     model_field,
@@ -50,9 +53,10 @@ from flows._video_routes import (
     request_error,
     video_request,
 )
-from tasks import AssetRecord, FinishedTask, RunConfig, SubmittedTask, fetch, submit, wait
+from tasks import AssetRecord, FinishedTask, RunConfig, SubmittedTask, fetch, submit
 from tasks.images import check_image_urls, load_image
 from tasks.routes import route as route_spec
+from tasks.usage import UsageSummary
 
 __all__ = ["DEFAULT_MODELS", "DURATION_MAX", "VideoResult", "default_model", "video_request"]
 
@@ -120,7 +124,7 @@ Audio = Annotated[
 ]
 
 
-class VideoResult(BaseModel):
+class VideoResult(UsageSummary):
     """What ``generate-video`` returns.
 
     Attributes:
@@ -204,7 +208,7 @@ async def _published(
     records: list[AssetRecord],
 ) -> VideoResult:
     """Publish the stored video as artifacts; the flow's result."""
-    await publish_assets(
+    used = await publish_assets(
         run,
         records,
         key="generate-video",
@@ -214,6 +218,8 @@ async def _published(
         + f"\n\n> {prompt}",
     )
     return VideoResult(
+        usage_totals=used.usage_totals,
+        estimated_cost=used.estimated_cost,
         route=create.route,
         model=create.model,
         task_id=finished.task_id,
@@ -241,6 +247,8 @@ async def generate_video(
     idempotency_key: IdempotencyKey = None,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
+    price_table: PriceTable = None,
+    defer: Defer = False,
 ) -> VideoResult:
     """Generate a video for ``prompt`` (optionally from a first frame) and store it.
 
@@ -254,10 +262,13 @@ async def generate_video(
         mode: ``std`` or ``pro`` (Kling models); None for the route's default.
         audio: Generate a soundtrack; None for the route's default.
         deadline_seconds: Time budget for the wait; the error gives the resume command.
-        poll_interval: First poll interval in seconds (backs off up to 6x).
+        poll_interval: First poll interval in seconds (later waits: 10 % of the time waited).
         idempotency_key: Runs with the same key share the gateway task and the stored video.
         credentials_block: Saved ``AnyIntCredentials`` block name.
         store_block: Saved ``AssetStore`` block name.
+        price_table: Store key of a JSON price table (:mod:`tasks.usage`): the usage
+            totals then come with an estimated cost.
+        defer: Deployment runs: suspend while the gateway works (see :mod:`flows._defer`).
 
     Returns:
         The gateway task id, the stored MP4(s) and this run's manifest key.
@@ -269,7 +280,11 @@ async def generate_video(
     create = _checked_create(p)
     run = await start_run(p)
     await _check_gateway(run, p, create)
-    submitted = await submit(run, create.route, create.body)
-    finished = await wait(run, submitted)
-    records = await fetch(run, finished, request=for_manifest(create.body), model=create.model)
-    return await _published(run, create, p["prompt"], submitted, finished, records)
+
+    async def make(run: RunConfig) -> VideoResult:
+        submitted = await submit(run, create.route, create.body)
+        finished = await wait_step(run, submitted)
+        records = await fetch(run, finished, request=for_manifest(create.body), model=create.model)
+        return await _published(run, create, p["prompt"], submitted, finished, records)
+
+    return await deferrable(run, make)

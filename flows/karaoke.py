@@ -16,20 +16,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel
-
 from anyint.types.suno import SunoModel
 from blocks.ids import markdown_code
 from tasks import AssetRecord
 from tasks.suno_sync import LyricLine, TimedLyrics, timestamped_lyrics
+from tasks.usage import UsageSummary
 
 from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from ._defer import deferrable
 from ._music_steps import by_kind
 from ._params import (
     BlockName,
     DeadlineSeconds,
+    Defer,
     IdempotencyKey,
     PollInterval,
+    PriceTable,
     checked_flow,
     checked_parameters,
     text_field,
@@ -42,7 +44,7 @@ __all__ = ["KaraokeResult", "karaoke"]
 SUMMARY_LINES = 12
 
 
-class KaraokeResult(BaseModel):
+class KaraokeResult(UsageSummary):
     """What a ``karaoke`` run made.
 
     Attributes:
@@ -102,6 +104,8 @@ async def karaoke(
     idempotency_key: IdempotencyKey = None,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
+    price_table: PriceTable = None,
+    defer: Defer = False,
 ) -> KaraokeResult:
     """Time the words of a song and store them as LRC and SRT files beside its audio.
 
@@ -111,10 +115,13 @@ async def karaoke(
         prompt: What the song made first is about (simple mode, at most 500 characters).
         model: Suno model of the song made first.
         deadline_seconds: Time budget for all the waiting, in seconds.
-        poll_interval: First poll interval in seconds (backs off up to 6x).
+        poll_interval: First poll interval in seconds (later waits: 10 % of the time waited).
         idempotency_key: Runs with the same key share their gateway tasks and assets.
         credentials_block: Name of a saved AnyIntCredentials block (else ANYINT_* env).
         store_block: Name of a saved AssetStore block (else the default store).
+        price_table: Store key of a JSON price table (:mod:`tasks.usage`): the usage
+            totals then come with an estimated cost.
+        defer: Deployment runs: suspend while the gateway works (see :mod:`flows._defer`).
 
     Returns:
         The song, the stored LRC and SRT keys, the timed lines and the manifest key.
@@ -133,12 +140,12 @@ async def _karaoke(p: dict[str, Any]) -> KaraokeResult:
     if not named:
         need = ModelNeed("model", plan.model.value, "suno", output=("audio",))
         await check_models(run, [need])
-    song = await source_song(run, p["task_id"], p["audio_id"], plan)
+    song = await deferrable(run, lambda run: source_song(run, p["task_id"], p["audio_id"], plan))
     timed = await timestamped_lyrics(
         run, song.task_id, song.audio_id, beside=song.track_key, title=song.title
     )
     records = [r for s in song.steps for r in s.records] + timed.records
-    await publish_assets(
+    used = await publish_assets(
         run,
         records,
         key="karaoke",
@@ -147,6 +154,8 @@ async def _karaoke(p: dict[str, Any]) -> KaraokeResult:
     )
     lrc, srt = timed.records
     return KaraokeResult(
+        usage_totals=used.usage_totals,
+        estimated_cost=used.estimated_cost,
         title=song.title,
         task_id=song.task_id,
         audio_id=song.audio_id,

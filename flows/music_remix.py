@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from anyint.records import CALLBACK_FIELDS
 from anyint.types import RequestModel
@@ -47,14 +47,18 @@ from tasks.inputs import (
     checked_audio,
     publish_input,
 )
+from tasks.usage import UsageSummary
 
 from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from ._defer import deferrable
 from ._music_steps import by_kind, fit_title, run_step
 from ._params import (
     BlockName,
     DeadlineSeconds,
+    Defer,
     IdempotencyKey,
     PollInterval,
+    PriceTable,
     checked_flow,
     checked_parameters,
 )
@@ -84,7 +88,7 @@ _SUFFIX = {
 }
 
 
-class MusicRemixResult(BaseModel):
+class MusicRemixResult(UsageSummary):
     """What a ``music-remix`` run made.
 
     Attributes:
@@ -324,6 +328,8 @@ async def music_remix(
     idempotency_key: IdempotencyKey = None,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
+    price_table: PriceTable = None,
+    defer: Defer = False,
 ) -> MusicRemixResult:
     """Remix your own audio: re-sing it, continue it, sing over it or play under it.
 
@@ -343,10 +349,13 @@ async def music_remix(
             sends "low quality, distortion").
         vocal_gender: Voice hint, m or f.
         deadline_seconds: Time budget for all the waiting, in seconds.
-        poll_interval: First poll interval in seconds (backs off up to 6x).
+        poll_interval: First poll interval in seconds (later waits: 10 % of the time waited).
         idempotency_key: Runs with the same key share their gateway task and assets.
         credentials_block: Name of a saved AnyIntCredentials block (else ANYINT_* env).
         store_block: Name of a saved AssetStore block (else the default store).
+        price_table: Store key of a JSON price table (:mod:`tasks.usage`): the usage
+            totals then come with an estimated cost.
+        defer: Deployment runs: suspend while the gateway works (see :mod:`flows._defer`).
 
     Returns:
         The gateway task, the generated tracks' audioIds, stored assets and the manifest key.
@@ -358,12 +367,13 @@ async def music_remix(
     p = checked_parameters(locals())
     _checked_choice(p)
     run = await start_run(p)
-    result = await _remix(run, p)
-    await publish_assets(
+    result = await deferrable(run, lambda run: _remix(run, p))
+    used = await publish_assets(
         run,
         [r for kind in result.assets.values() for r in kind],
         key="music-remix",
         title=f"Music remix: {result.title}",
         summary=_summary(result),
     )
-    return result
+    usage = {"usage_totals": used.usage_totals, "estimated_cost": used.estimated_cost}
+    return result.model_copy(update=usage)

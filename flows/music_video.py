@@ -28,14 +28,16 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from prefect import get_run_logger
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from anyint.types.suno import SunoModel
 from blocks.ids import markdown_code
 from tasks import AssetRecord, RunConfig
 from tasks.suno_sync import style_generate
+from tasks.usage import UsageSummary
 
 from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from ._defer import deferrable
 from ._music_extras import (
     EditLyrics,
     EditPlan,
@@ -61,8 +63,10 @@ from ._music_steps import (
 from ._params import (
     BlockName,
     DeadlineSeconds,
+    Defer,
     IdempotencyKey,
     PollInterval,
+    PriceTable,
     checked_flow,
     checked_parameters,
 )
@@ -73,7 +77,7 @@ _DESCRIPTION = "Lyrics → song (+ extend, re-sung window) → stems, WAV, cover
 _PROMPT = "A bright summer pop song about travel and freedom"
 
 
-class MusicVideoResult(BaseModel):
+class MusicVideoResult(UsageSummary):
     """What a ``music-video`` run made.
 
     Attributes:
@@ -263,7 +267,7 @@ async def _published(run: RunConfig, made: _Made) -> MusicVideoResult:
     """Publish what the steps stored as artifacts; the flow's result."""
     plan, song, steps = made.plans.song, made.song, made.steps
     records = [r for s in steps for r in s.records]
-    await publish_assets(
+    used = await publish_assets(
         run,
         records,
         key="music-video",
@@ -271,6 +275,8 @@ async def _published(run: RunConfig, made: _Made) -> MusicVideoResult:
         summary=_summary(song, plan, steps),
     )
     return MusicVideoResult(
+        usage_totals=used.usage_totals,
+        estimated_cost=used.estimated_cost,
         title=song.title,
         mode=plan.mode,
         model=plan.model.value,
@@ -311,6 +317,8 @@ async def music_video(
     idempotency_key: IdempotencyKey = None,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
+    price_table: PriceTable = None,
+    defer: Defer = False,
 ) -> MusicVideoResult:
     """Make a song with lyrics, its stems, a WAV master, cover art and a music video.
 
@@ -338,10 +346,13 @@ async def music_video(
         replace_lyrics: What the re-sung window sings (with replace_section).
         style_assist: Expand the rough style with style-generate first.
         deadline_seconds: Time budget for all the waiting, in seconds.
-        poll_interval: First poll interval in seconds (backs off up to 6x).
+        poll_interval: First poll interval in seconds (later waits: 10 % of the time waited).
         idempotency_key: Runs with the same key share their gateway tasks and assets.
         credentials_block: Name of a saved AnyIntCredentials block (else ANYINT_* env).
         store_block: Name of a saved AssetStore block (else the default store).
+        price_table: Store key of a JSON price table (:mod:`tasks.usage`): the usage
+            totals then come with an estimated cost.
+        defer: Deployment runs: suspend while the gateway works (see :mod:`flows._defer`).
 
     Returns:
         Task ids per step, the track used, stored assets by kind and the manifest key.
@@ -354,4 +365,8 @@ async def music_video(
     plans = _plans(p, p["style"])
     run = await start_run(p)
     await check_models(run, [_model_need(plans.song)])
-    return await _published(run, await _make_everything(run, p, plans))
+
+    async def make(run: RunConfig) -> MusicVideoResult:
+        return await _published(run, await _make_everything(run, p, plans))
+
+    return await deferrable(run, make)

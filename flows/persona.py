@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from anyint.types import suno as su
 from anyint.types.suno import SunoModel
@@ -24,14 +24,18 @@ from anyint.types.suno_requests import PLACEHOLDER_CALLBACK_URL
 from blocks.ids import markdown_code
 from tasks import AssetRecord
 from tasks.suno_sync import PersonaResult, generate_persona
+from tasks.usage import UsageSummary
 
 from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from ._defer import deferrable
 from ._music_steps import SongPlan, SongResult, by_kind, make_song, plan_song
 from ._params import (
     BlockName,
     DeadlineSeconds,
+    Defer,
     IdempotencyKey,
     PollInterval,
+    PriceTable,
     checked_flow,
     checked_parameters,
     named_error,
@@ -44,7 +48,7 @@ __all__ = ["PersonaFlowResult", "persona"]
 _NEW = {"prompt": "new_prompt", "style": "new_style", "title": "new_title"}
 
 
-class PersonaFlowResult(BaseModel):
+class PersonaFlowResult(UsageSummary):
     """What a ``persona`` run made.
 
     Attributes:
@@ -135,6 +139,8 @@ async def persona(
     idempotency_key: IdempotencyKey = None,
     credentials_block: BlockName = None,
     store_block: BlockName = None,
+    price_table: PriceTable = None,
+    defer: Defer = False,
 ) -> PersonaFlowResult:
     """Make a persona from a song's track, then a new song sung by it.
 
@@ -149,10 +155,13 @@ async def persona(
         new_title: Title of the new song; derived from new_prompt when empty.
         model: Suno model of both songs.
         deadline_seconds: Time budget for all the waiting, in seconds.
-        poll_interval: First poll interval in seconds (backs off up to 6x).
+        poll_interval: First poll interval in seconds (later waits: 10 % of the time waited).
         idempotency_key: Runs with the same key share their gateway tasks and assets.
         credentials_block: Name of a saved AnyIntCredentials block (else ANYINT_* env).
         store_block: Name of a saved AssetStore block (else the default store).
+        price_table: Store key of a JSON price table (:mod:`tasks.usage`): the usage
+            totals then come with an estimated cost.
+        defer: Deployment runs: suspend while the gateway works (see :mod:`flows._defer`).
 
     Returns:
         The persona id, the source and the new song, stored assets by kind and the manifest key.
@@ -171,14 +180,18 @@ async def _persona(p: dict[str, Any]) -> PersonaFlowResult:
     run = await start_run(p)
     need = ModelNeed("model", new_plan.model.value, "suno", output=("audio", "text"))
     await check_models(run, [need])
-    source = await source_song(run, p["task_id"], p["audio_id"], source_plan)
+    source = await deferrable(
+        run, lambda run: source_song(run, p["task_id"], p["audio_id"], source_plan)
+    )
     voice = await generate_persona(
         run, source.task_id, source.audio_id, p["name"], p["description"]
     )
     body = {**new_plan.song_body, "personaId": voice.persona_id}
-    song = await make_song(run, new_plan.model_copy(update={"song_body": body}))
+    song = await deferrable(
+        run, lambda run: make_song(run, new_plan.model_copy(update={"song_body": body}))
+    )
     records = [r for s in [*source.steps, *song.steps] for r in s.records] + [voice.record]
-    await publish_assets(
+    used = await publish_assets(
         run,
         records,
         key="persona",
@@ -186,6 +199,8 @@ async def _persona(p: dict[str, Any]) -> PersonaFlowResult:
         summary=_summary(voice, source, song),
     )
     return PersonaFlowResult(
+        usage_totals=used.usage_totals,
+        estimated_cost=used.estimated_cost,
         persona_id=voice.persona_id,
         persona_adopted=voice.adopted,
         source_task_id=source.task_id,

@@ -17,7 +17,7 @@ from anyint import AnyIntClient, MediaKind
 from anyint.records import storable
 from blocks import AssetStore, StoredAsset
 
-from . import journal
+from . import journal, usage
 from .assets import AssetRecord, clean_request, record_assets, stored_record
 from .gateway import Connection
 from .run import RunConfig
@@ -69,13 +69,18 @@ class SyncStep:
         ):
             return None  # something was lost or changed: call the route again
         kept = [r for r in records if r is not None]
+        self._count(kept[0].usage if kept else {})
         record_assets(self.store, self.run, kept)
         return kept
+
+    def _count(self, reported: dict[str, Any]) -> None:
+        """Count this call's usage in the run's totals (once, however often it is found)."""
+        usage.record_usage(self.store, self.run, f"call:{self.digest}", self.route, reported)
 
     def _record(
         self,
         kind: str,
-        usage: dict[str, Any] | None,
+        reported: dict[str, Any] | None,
         stored: list[tuple[StoredAsset, str | None]],
         **fields: Any,
     ) -> list[AssetRecord]:
@@ -91,7 +96,7 @@ class SyncStep:
                 bytes=asset.bytes,
                 sha256=asset.sha256,
                 content_type=asset.content_type,
-                usage=usage,
+                usage=reported or {},
                 created_at=datetime.now(UTC),
                 **fields,
             )
@@ -99,6 +104,7 @@ class SyncStep:
         ]
         for record in records:
             self.store.put_json(f"{record.key}.json", record.model_dump(mode="json"))
+        self._count(reported or {})
         record_assets(self.store, self.run, records)
         self._mark_done(records)
         return records
@@ -125,33 +131,33 @@ class SyncStep:
         self,
         items: list[tuple[str, bytes, str]],
         kind: str,
-        usage: dict[str, Any] | None = None,
+        reported: dict[str, Any] | None = None,
         **fields: Any,
     ) -> list[AssetRecord]:
         """Store inline outputs ``(name, data, content_type)`` and add them to the manifest.
 
-        ``fields`` are further :class:`AssetRecord` fields of every output (``task_id``,
-        ``audio_id``, ``metadata``).
+        ``reported`` is the call's usage (:func:`tasks.usage.usage_of`), ``fields`` further
+        :class:`AssetRecord` fields of every output (``task_id``, ``audio_id``, ``metadata``).
         """
         stored: list[tuple[StoredAsset, str | None]] = [
             (self.store.put_bytes(f"{self.prefix}/{name}", data, ctype), None)
             for name, data, ctype in items
         ]
-        return self._record(kind, usage, stored, **fields)
+        return self._record(kind, reported, stored, **fields)
 
     async def store_urls(
         self,
         client: AnyIntClient,
         items: list[tuple[str, str]],
         kind: MediaKind,
-        usage: dict[str, Any] | None = None,
+        reported: dict[str, Any] | None = None,
     ) -> list[AssetRecord]:
         """Download outputs ``(name, url)`` into the store and add them to the manifest."""
         stored: list[tuple[StoredAsset, str | None]] = [
             (await self.store.download(client, url, f"{self.prefix}/{name}", kind=kind), url)
             for name, url in items
         ]
-        return await asyncio.to_thread(self._record, kind, usage, stored)
+        return await asyncio.to_thread(self._record, kind, reported, stored)
 
 
 async def sync_step(run: RunConfig, route: str, model: str, body: dict[str, Any]) -> SyncStep:

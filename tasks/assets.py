@@ -19,14 +19,14 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 from anyint import APIStatusError, NotFoundError
 from anyint.records import redact, storable
 from blocks import AssetStore
 from blocks.ids import id_segment
 
-from . import journal, routes
+from . import journal, routes, usage
 from ._policy import RETRY_OPTIONS
 from .errors import TaskLostError, TaskOutputMissingError
 from .routes import Output
@@ -51,10 +51,17 @@ class AssetRecord(BaseModel):
     bytes: int
     sha256: str
     content_type: str
-    usage: dict[str, Any] | None = None
+    #: What the gateway reported for the task or call that made it (``{}``: nothing; see
+    #: :func:`tasks.usage.usage_of`). Records stored before usage was kept read as ``{}``.
+    usage: dict[str, Any] = Field(default_factory=dict)
     #: What the output says beyond its bytes, e.g. the word timings of karaoke lyrics.
     metadata: dict[str, Any] | None = None
     created_at: datetime
+
+    @field_validator("usage", mode="before")
+    @classmethod
+    def _usage_or_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
 
 
 def clean_request(body: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -92,6 +99,7 @@ def record_assets(store: AssetStore, run: RunConfig, records: list[AssetRecord])
         "idempotency_key": run.idempotency_key,
         "parameters": _safe_parameters(),
         "assets": parts,
+        **usage.manifest_fields(store, run),
     }
     key = f"{prefix}/manifest.json"
     store.put_json(key, manifest)
@@ -122,7 +130,7 @@ def stored_record(store: AssetStore, key: str) -> AssetRecord | None:
 def mark_done(store: AssetStore, digest: str, records: list[AssetRecord], **extra: Any) -> None:
     """Record in the journal that a step's outputs are stored and verified."""
     entry = journal.latest(store, digest)
-    if entry is None or entry.state not in ("created", "done"):
+    if entry is None or entry.state not in journal.REUSE_STATES:
         return
     outputs = [journal.StoredOutput(key=r.key, sha256=r.sha256) for r in records]
     journal.save(store, entry.model_copy(update={"state": "done", "outputs": outputs, **extra}))
@@ -213,6 +221,7 @@ async def fetch(
     connection = await run.gateway.connect()
     store = connection.store
     records: list[AssetRecord] = []
+    reported = usage.usage_of(finished.route, finished.snapshot)
     async with connection.client() as client:
         for output in finished.outputs:
             key = f"assets/{spec.family}/{id_segment(finished.task_id)}/{output.name}"
@@ -236,10 +245,13 @@ async def fetch(
                 bytes=size,
                 sha256=sha,
                 content_type=ctype,
+                usage=reported,
                 created_at=datetime.now(UTC),
             )
             store.put_json(f"{key}.json", record.model_dump(mode="json"))
             records.append(record)
+    # Keyed by the task: a retry or resume that finds it again counts it once.
+    usage.record_usage(store, run, f"task:{finished.task_id}", finished.route, reported)
     record_assets(store, run, records)
     finished_dump = finished.model_dump(mode="json")
     await asyncio.to_thread(mark_done, store, finished.digest, records, finished=finished_dump)

@@ -6,7 +6,8 @@ Each task takes the request's main fields as parameters and any other documented
 ``system_instruction``, ``tools``, ``tool_config``, ``generation_config``...). The client checks
 the request before any I/O, so a bad field fails the task, named, before anything is paid.
 
-Nothing is stored: a reply is text, returned to the caller. Sync calls retry only what the
+Nothing is stored but each answer's usage (:func:`tasks.usage.count_call`, for the run's
+totals): a reply is text, returned to the caller. Sync calls retry only what the
 client flags retryable (proof the gateway did no work, :mod:`tasks._policy`); a streamed call
 retries only when nothing had arrived yet (:data:`tasks.streaming.STREAM_RETRY_OPTIONS`), since
 a stream cut part-way has been billed. While a stream is open its partial text is the markdown
@@ -25,9 +26,11 @@ from anyint.types.anthropic import AnthropicMessage, MessageTokensCount
 from anyint.types.gemini import GenerateContentResponse
 from anyint.types.models import ModelList
 
+from . import limits
 from ._policy import RETRY_OPTIONS
 from .run import RunConfig
 from .streaming import STREAM_RETRY_OPTIONS, LiveText, live_markdown, mark_mid_stream
+from .usage import count_call
 
 __all__ = [
     "anthropic_count_tokens",
@@ -83,8 +86,11 @@ async def anthropic_message(
         The reply: ``.text``, tool-use blocks, stop reason and usage.
     """
     fields = _anthropic_fields(model, messages, options)
-    async with (await run.gateway.connect()).client() as client:
-        return await client.anthropic.create(fields, max_tokens=max_tokens)
+    connection = await run.gateway.connect()
+    async with limits.slot(run, connection.store, "anthropic"), connection.client() as client:
+        reply = await client.anthropic.create(fields, max_tokens=max_tokens)
+    await count_call(connection.store, run, "anthropic.messages", reply)
+    return reply
 
 
 @task(name="anthropic-stream", task_run_name="anthropic stream ({model})", **STREAM_RETRY_OPTIONS)
@@ -104,11 +110,14 @@ async def anthropic_stream(
             artifact then keeps the partial text, marked incomplete).
     """
     fields = _anthropic_fields(model, messages, options)
-    async with (await run.gateway.connect()).client() as client:
+    connection = await run.gateway.connect()
+    async with limits.slot(run, connection.store, "anthropic"), connection.client() as client:
         async with live_markdown(artifact_key, f"{model} (Anthropic stream)") as live:
             on_text = live.append
-            reply = client.anthropic.stream_final(fields, max_tokens=max_tokens, on_text=on_text)
-            return await streamed(live, reply)
+            final = client.anthropic.stream_final(fields, max_tokens=max_tokens, on_text=on_text)
+            reply = await streamed(live, final)
+    await count_call(connection.store, run, "anthropic.messages", reply)
+    return reply
 
 
 @task(name="count-tokens", task_run_name="count tokens ({model})", **RETRY_OPTIONS)
@@ -158,8 +167,11 @@ async def gemini_generate(
     Returns:
         The reply: ``.text``, ``.function_calls``, ``.images`` and usage.
     """
-    async with (await run.gateway.connect()).client() as client:
-        return await client.gemini.generate_content(model, _gemini_fields(contents, options))
+    connection = await run.gateway.connect()
+    async with limits.slot(run, connection.store, "gemini"), connection.client() as client:
+        reply = await client.gemini.generate_content(model, _gemini_fields(contents, options))
+    await count_call(connection.store, run, "gemini.generateContent", reply)
+    return reply
 
 
 @task(name="gemini-stream", task_run_name="gemini stream ({model})", **STREAM_RETRY_OPTIONS)
@@ -178,11 +190,14 @@ async def gemini_stream(
         APIStatusError: The gateway refused the call, or the stream failed part-way (the
             artifact then keeps the partial text, marked incomplete).
     """
-    async with (await run.gateway.connect()).client() as client:
+    connection = await run.gateway.connect()
+    async with limits.slot(run, connection.store, "gemini"), connection.client() as client:
         async with live_markdown(artifact_key, f"{model} (Gemini stream)") as live:
             body = _gemini_fields(contents, options)
-            reply = client.gemini.stream_final(model, body, on_text=live.append)
-            return await streamed(live, reply)
+            final = client.gemini.stream_final(model, body, on_text=live.append)
+            reply = await streamed(live, final)
+    await count_call(connection.store, run, "gemini.generateContent", reply)
+    return reply
 
 
 @task(name="list-models", task_run_name="models ({route})", **RETRY_OPTIONS)

@@ -12,10 +12,12 @@ from prefect import Task, get_run_logger, task
 
 from anyint import APIResponseValidationError
 
+from . import limits
 from ._policy import RETRY_OPTIONS
 from ._sync import sync_step
 from .assets import AssetRecord
 from .run import RunConfig
+from .usage import usage_of
 
 __all__ = ["GEMINI_ASPECT_RATIOS", "aspect_ratio", "dashscope_image", "gemini_image"]
 
@@ -83,7 +85,7 @@ async def gemini_image(
     step = await sync_step(run, "gemini.generateContent", model, body)
     if (kept := await asyncio.to_thread(step.stored)) is not None:
         return kept
-    async with step.connection.client() as client:
+    async with limits.slot(run, step.store, "gemini"), step.connection.client() as client:
         if stream:
             reply = await client.gemini.stream_final(model, body, on_text=on_text)
         else:
@@ -91,7 +93,7 @@ async def gemini_image(
     images = reply.images
     if not images:
         raise APIResponseValidationError(f"{model} answered without an image: {reply.text[:200]!r}")
-    usage = reply.usage_metadata.model_dump() if reply.usage_metadata else None
+    usage = usage_of("gemini", reply)
     items = [
         (f"image-{i}.{_EXT.get(img.mime_type, 'bin')}", img.data, img.mime_type)
         for i, img in enumerate(images, start=1)
@@ -136,9 +138,9 @@ async def dashscope_image(
     step = await sync_step(run, "dashscope.multimodal-generation", model, body)
     if (kept := await asyncio.to_thread(step.stored)) is not None:
         return kept
-    async with step.connection.client() as client:
+    async with limits.slot(run, step.store, "dashscope"), step.connection.client() as client:
         reply = await client.dashscope.generate_image(**body)
-        usage = reply.usage.model_dump() if reply.usage is not None else None
+        usage = usage_of("dashscope", reply)
         items = [(f"image-{i}.png", url) for i, url in enumerate(reply.image_urls, start=1)]
         if not items:
             raise APIResponseValidationError(f"{model} answered without an image URL")

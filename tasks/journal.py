@@ -13,6 +13,9 @@ an identity, its *digest* (:func:`identity`): the route, the canonical request a
 - ``in_doubt``: the answer (or its absence) does not prove that no task was created. It is
   never re-sent by any layer: the user adopts the task found on the gateway
   (``anyint-flows tasks adopt``) or forgets the entry (``anyint-flows tasks forget``);
+- ``abandoned``: the flow run was cancelled while the task was in flight and no documented
+  route cancels it (:mod:`tasks.cancel`): it may still complete and bill, so the next run or
+  resume of the same intent adopts it (waits on ``task_id``) rather than paying again;
 - ``failed`` (the gateway task failed), ``rejected`` (the gateway refused the request),
   ``forgotten`` (by the user): the next submit of that identity claims the next attempt.
 
@@ -46,7 +49,11 @@ __all__ = [
 
 JOURNAL_PREFIX = "submits"
 
-State = Literal["sending", "in_doubt", "created", "done", "failed", "rejected", "forgotten"]
+State = Literal[
+    "sending", "in_doubt", "created", "abandoned", "done", "failed", "rejected", "forgotten"
+]
+#: States whose task id the next submit of the same identity reuses (waits on, pays nothing).
+REUSE_STATES = frozenset({"created", "abandoned", "done"})
 #: States after which the next submit of the same identity sends again (a new attempt).
 RESUBMIT_STATES = frozenset({"failed", "rejected", "forgotten"})
 
@@ -95,6 +102,8 @@ class JournalEntry(BaseModel):
         adopted: The task id was recorded by ``anyint-flows tasks adopt``.
         outputs: Stored outputs of a done step.
         finished: The finished task (outputs and final snapshot) of a done task step.
+        lease_id: The Prefect concurrency lease that holds this task's slot while it is in
+            flight (:mod:`tasks.limits`), None when no slot is held.
     """
 
     digest: str
@@ -114,6 +123,7 @@ class JournalEntry(BaseModel):
     adopted: bool = False
     outputs: list[StoredOutput] = Field(default_factory=list)
     finished: dict[str, Any] | None = None
+    lease_id: str | None = None
 
     @property
     def key(self) -> str:

@@ -31,7 +31,7 @@ async def adopt(gateway: GatewayConfig, digest: str, task_id: str) -> JournalEnt
     """
     connection = await gateway.connect()
     entry = journal.find(connection.store, digest)
-    if entry.state in ("created", "done"):
+    if entry.state in journal.REUSE_STATES:
         raise ValueError(
             f"step {entry.digest[:16]} already has gateway task {entry.task_id}; forget it "
             "first to record another"

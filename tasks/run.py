@@ -16,8 +16,11 @@ threads, Dask workers or other machines.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from anyint import PollSchedule
 
 from .gateway import GatewayConfig
 
@@ -42,7 +45,12 @@ class RunConfig(BaseModel):
         started_at: Epoch seconds when this execution started.
         deadline_at: Epoch seconds after which waiting stops.
         initial_interval: First poll interval in seconds.
-        max_interval: Cap on the poll interval in seconds.
+        max_interval: Cap on the poll interval in seconds (default: :class:`~anyint.PollSchedule`'s
+            10 min, which only binds after 100 min of waiting, so the growth of 10 % of the time
+            waited gives the fewest polls that keep the detection lag within 10 %).
+        defer: Deployment runs only: a wait may suspend the flow run instead of holding its
+            worker (:mod:`flows._defer`); False waits in process.
+        prices: The run's checked price table (:func:`tasks.usage.load_price_table`), or None.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -56,7 +64,9 @@ class RunConfig(BaseModel):
     started_at: float
     deadline_at: float
     initial_interval: float = Field(default=0.5, gt=0)
-    max_interval: float = Field(default=30.0, gt=0)
+    max_interval: float = Field(default=PollSchedule.max_interval, gt=0)
+    defer: bool = False
+    prices: dict[str, Any] | None = None
 
     @property
     def owner(self) -> str:

@@ -4,11 +4,13 @@ The submit journal (:mod:`tasks.journal`) is the one source of truth, and correc
 it alone (no Prefect cache is involved):
 
 1. The step's identity is its route, canonical body and the run's intent (the flow run, or an
-   ``idempotency_key``). An entry ``created`` or ``done`` for it hands back the task id, so a
-   retry or resume of the flow run pays nothing again.
-2. Otherwise the run *claims* the next attempt with an exclusive create in the store
-   (``sending``) before the request leaves. Of two runs that share a key and start together,
-   exactly one claim succeeds; the other waits for the winner's task id.
+   ``idempotency_key``). An entry ``created``, ``abandoned`` or ``done`` for it hands back the
+   task id, so a retry or resume of the flow run pays nothing again (and takes no slot).
+2. Otherwise the run takes a slot of the family's concurrency limit and a create token
+   (:mod:`tasks.limits`; the lease id goes with the entry), then *claims* the next attempt
+   with an exclusive create in the store (``sending``) before the request leaves. Of two runs
+   that share a key and start together, exactly one claim succeeds; the other waits for the
+   winner's task id.
 3. An answer that proves the gateway refused the request (4xx, 429/503 after the client's
    retries, a connection that never left) marks the attempt ``rejected``, so a later retry may
    send again. Any other outcome that leaves the gateway's side unknown (see
@@ -32,7 +34,7 @@ from anyint import APIConnectionError, APIStatusError
 from anyint.records import CALLBACK_FIELDS, storable
 from blocks.inbox import PLACEHOLDER_CALLBACK_URL, callback_url
 
-from . import journal, routes
+from . import journal, limits, routes
 from ._policy import RETRY_OPTIONS
 from .errors import SubmitInDoubtError
 from .journal import JournalEntry, now_utc
@@ -55,6 +57,7 @@ class SubmittedTask(BaseModel):
         reused: True when the task was created before this submit (nothing paid now).
         done: True when the step's outputs are already stored (no gateway call is needed).
         submitted_at: When the gateway accepted it.
+        lease_id: The concurrency lease holding its family's slot (:mod:`tasks.limits`).
     """
 
     route: str
@@ -63,6 +66,7 @@ class SubmittedTask(BaseModel):
     reused: bool = False
     done: bool = False
     submitted_at: datetime
+    lease_id: str | None = None
 
 
 def lease_seconds(timeout: float, connect: float, max_retries: int) -> float:
@@ -85,7 +89,7 @@ Decision = Literal["reuse", "resubmit", "doubt", "wait"]
 
 def _decide(entry: JournalEntry, run: RunConfig) -> Decision:
     """What an existing newest attempt means for this submit."""
-    if entry.state in ("created", "done"):
+    if entry.state in journal.REUSE_STATES:
         return "reuse"
     if entry.state in journal.RESUBMIT_STATES:
         return "resubmit"
@@ -108,6 +112,7 @@ def _reused(entry: JournalEntry) -> SubmittedTask:
         reused=True,
         done=entry.state == "done",
         submitted_at=entry.created_at,
+        lease_id=entry.lease_id,
     )
 
 
@@ -182,6 +187,12 @@ async def submit(run: RunConfig, route: str, body: dict[str, Any]) -> SubmittedT
     connection = await run.gateway.connect()
     store, creds = connection.store, connection.credentials
     digest = journal.identity(run.gateway.base_url, run.intent, route, body)
+    known = await asyncio.to_thread(journal.latest, store, digest)
+    if known is not None and _decide(known, run) == "reuse":
+        get_run_logger().info("reusing gateway task %s (%s)", known.task_id, known.state)
+        return _reused(known)  # no slot taken, nothing sent
+    # The slot comes first: a create is recorded (claimed) only once it may be sent.
+    lease = await limits.acquire_for_create(run, store, spec.family, digest=digest, route=route)
     fresh = JournalEntry(
         digest=digest,
         route=route,
@@ -193,9 +204,15 @@ async def submit(run: RunConfig, route: str, body: dict[str, Any]) -> SubmittedT
         request=storable(body),
         lease_until=time.time()
         + lease_seconds(creds.timeout_seconds, creds.connect_timeout_seconds, creds.max_retries),
+        lease_id=lease,
     )
-    claimed = await _claim(store, fresh, run)
+    try:
+        claimed = await _claim(store, fresh, run)
+    except Exception:
+        await limits.release(run, store, lease)
+        raise
     if isinstance(claimed, SubmittedTask):
+        await limits.release(run, store, lease)  # another run created it: one slot per task
         return claimed
     try:
         async with connection.client() as client:
@@ -204,6 +221,8 @@ async def submit(run: RunConfig, route: str, body: dict[str, Any]) -> SubmittedT
         state, why = _outcome(exc)
         failed = claimed.model_copy(update={"state": state, "error": why})
         await asyncio.to_thread(journal.save, store, failed)
+        if isinstance(exc, Exception):  # a cancelled run's hooks release it
+            await limits.release(run, store, lease)
         if state == "in_doubt" and isinstance(exc, Exception):
             raise SubmitInDoubtError.of(failed) from exc
         raise  # proven rejections keep their own error; cancellation keeps propagating
@@ -213,5 +232,9 @@ async def submit(run: RunConfig, route: str, body: dict[str, Any]) -> SubmittedT
     await asyncio.to_thread(journal.save, store, created)
     get_run_logger().info("submitted %s: gateway task %s", route, task_id)
     return SubmittedTask(
-        route=route, task_id=task_id, digest=digest, submitted_at=created.created_at
+        route=route,
+        task_id=task_id,
+        digest=digest,
+        submitted_at=created.created_at,
+        lease_id=lease,
     )

@@ -32,6 +32,7 @@ from ._policy import RETRY_OPTIONS
 from ._sync import SyncStep, sync_step
 from .assets import AssetRecord
 from .run import RunConfig
+from .usage import usage_of
 
 __all__ = [
     "LyricLine",
@@ -280,10 +281,7 @@ async def style_generate(run: RunConfig, content: str) -> str:
         return await asyncio.to_thread(_read_text, step, kept[0].key)
     async with step.connection.client() as client:
         reply = await client.suno.style_generate(body)
-    usage = {
-        "credits_consumed": reply.credits_consumed,
-        "credits_remaining": reply.credits_remaining,
-    }
+    usage = usage_of("suno.style-generate", reply)
     items = [("style.txt", reply.result.encode(), "text/plain")]
     await asyncio.to_thread(step.store_bytes, items, "style", usage, metadata={"content": content})
     return reply.result

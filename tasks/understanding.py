@@ -15,6 +15,7 @@ from .chat import streamed
 from .images import ImageInput, anthropic_image_block, inline_image, load_image
 from .run import RunConfig
 from .streaming import STREAM_RETRY_OPTIONS, LiveText, live_markdown
+from .usage import count_call
 
 __all__ = ["LIVE_KEY", "Description", "describe_images"]
 
@@ -25,7 +26,7 @@ class Description(BaseModel):
     answer: str
     model: str
     route: str
-    usage: dict[str, Any] | None = None
+    usage: dict[str, Any] = {}
 
 
 #: Artifact key of the partial answer while ``describe-images`` streams.
@@ -39,7 +40,7 @@ async def _ask_anthropic(
     model: str,
     max_tokens: int,
     live: LiveText | None,
-) -> Description:
+) -> tuple[str, Any]:
     content = [*map(anthropic_image_block, inputs), {"type": "text", "text": question}]
     request: dict[str, Any] = {
         "model": model,
@@ -50,8 +51,7 @@ async def _ask_anthropic(
         message = await client.anthropic.create(request)
     else:
         message = await streamed(live, client.anthropic.stream_final(request, on_text=live.append))
-    usage = message.usage.model_dump() if message.usage else None
-    return Description(answer=message.text, model=model, route="anthropic", usage=usage)
+    return message.text, message
 
 
 async def _ask_gemini(
@@ -60,7 +60,7 @@ async def _ask_gemini(
     question: str,
     model: str,
     live: LiveText | None,
-) -> Description:
+) -> tuple[str, Any]:
     inlined = [await inline_image(client, i) for i in inputs]
     parts = [Part.from_bytes(i.data or b"", i.media_type or "image/png") for i in inlined]
     body: dict[str, Any] = {"contents": [{"role": "user", "parts": [*parts, {"text": question}]}]}
@@ -68,8 +68,7 @@ async def _ask_gemini(
         reply = await client.gemini.generate_content(model, body)
     else:
         reply = await streamed(live, client.gemini.stream_final(model, body, on_text=live.append))
-    usage = reply.usage_metadata.model_dump() if reply.usage_metadata else None
-    return Description(answer=reply.text, model=model, route="gemini", usage=usage)
+    return reply.text, reply
 
 
 @task(
@@ -107,5 +106,9 @@ async def describe_images(
             title = f"Answer of {model} ({route} route)"
             live = await stack.enter_async_context(live_markdown(LIVE_KEY, title))
         if route == "anthropic":
-            return await _ask_anthropic(client, inputs, question, model, max_tokens, live)
-        return await _ask_gemini(client, inputs, question, model, live)
+            answer, reply = await _ask_anthropic(client, inputs, question, model, max_tokens, live)
+        else:
+            answer, reply = await _ask_gemini(client, inputs, question, model, live)
+    wire = "anthropic.messages" if route == "anthropic" else "gemini.generateContent"
+    usage = await count_call(connection.store, run, wire, reply)
+    return Description(answer=answer, model=model, route=route, usage=usage)

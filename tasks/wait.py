@@ -9,7 +9,6 @@ a Prefect retry of a wait gets only what is left of it, and a timeout is never r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -27,9 +26,9 @@ from anyint import (
 )
 from anyint.secrets import scrub_value
 from blocks import AssetStore
-from blocks.inbox import terminal_record
+from blocks.inbox_watch import watching
 
-from . import journal, routes
+from . import journal, limits, routes
 from ._policy import RETRY_OPTIONS
 from .errors import RunDeadlineError, TaskLostError, TaskOutputMissingError
 from .routes import Output
@@ -37,8 +36,6 @@ from .run import RunConfig
 from .submit import SubmittedTask
 
 __all__ = ["FinishedTask", "Output", "wait"]
-#: How often the callback inbox is checked while waiting (cheap: one small read).
-INBOX_INTERVAL = 0.05
 
 _PROGRESS = {
     "pending": 10,
@@ -72,21 +69,21 @@ class FinishedTask(BaseModel):
     snapshot: dict[str, Any]
 
 
-async def _watch_inbox(store: AssetStore, task_id: str, wake: asyncio.Event) -> None:
-    while not wake.is_set():
-        if await asyncio.to_thread(terminal_record, store, task_id) is not None:
-            wake.set()
-            return
-        await asyncio.sleep(INBOX_INTERVAL)
-
-
 def _mark_failed(store: AssetStore, submitted: SubmittedTask, status: str | None) -> None:
     """Record that ``submitted`` ended failed, so a re-run or resume submits afresh.
 
     Only the journal entry of that very task is changed (a newer attempt is left alone).
     """
     entry = journal.latest(store, submitted.digest)
-    if entry is not None and entry.task_id == submitted.task_id and entry.state == "created":
+    if (
+        entry is not None
+        and entry.task_id == submitted.task_id
+        and entry.state
+        in (
+            "created",
+            "abandoned",
+        )
+    ):
         journal.save(store, entry.model_copy(update={"state": "failed", "error": status}))
 
 
@@ -144,22 +141,20 @@ async def _poll_until_done(
             progress, value, description=f"{submitted.task_id}: {snapshot.status}"
         )
 
-    wake = asyncio.Event()
-    watcher = asyncio.create_task(_watch_inbox(connection.store, submitted.task_id, wake))
-    try:
-        async with connection.client() as client:
-            snapshot = await wait_for_task(
-                lambda: spec.query(client, submitted.task_id),
-                task_id=submitted.task_id,
-                schedule=schedule,
-                on_change=on_change,
-                wake=wake,
-            )
-            return snapshot, outputs_of(spec, snapshot, client, submitted.task_id)
-    finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+    # One watcher per store and process wakes every wait (blocks.inbox_watch): no per-wait
+    # inbox polling, so idle waits cost next to nothing however many there are.
+    async with (
+        watching(connection.store, submitted.task_id) as wake,
+        connection.client() as client,
+    ):
+        snapshot = await wait_for_task(
+            lambda: spec.query(client, submitted.task_id),
+            task_id=submitted.task_id,
+            schedule=schedule,
+            on_change=on_change,
+            wake=wake,
+        )
+        return snapshot, outputs_of(spec, snapshot, client, submitted.task_id)
 
 
 @task(
@@ -189,7 +184,19 @@ async def wait(run: RunConfig, submitted: SubmittedTask) -> FinishedTask:
         if recorded is not None:
             return recorded  # outputs stored and verified: no gateway call
     try:
-        snapshot, outputs = await _poll_until_done(run, submitted, spec, connection)
+        # The family's slot is held until the task is seen terminal. Not on a timeout: the
+        # task still runs (a deferred run's look ends so, and suspends holding the slot); a
+        # run that fails on its deadline frees it in its state hooks (tasks.cancel).
+        async with limits.in_flight(
+            run,
+            store,
+            spec.family,
+            submitted.lease_id,
+            digest=submitted.digest,
+            task_id=submitted.task_id,
+            terminal=(NotFoundError, TaskFailedError),
+        ):
+            snapshot, outputs = await _poll_until_done(run, submitted, spec, connection)
     except TaskTimeoutError as exc:
         raise RunDeadlineError(
             exc, route=submitted.route, budget=run.deadline_seconds, resume=run.resume_command()

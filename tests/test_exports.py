@@ -53,7 +53,7 @@ PUBLIC: dict[str, dict[str, str]] = {
     },
     "flows": {
         "flows": (
-            "assistant content_brief describe_images generate_image generate_video karaoke "
+            "assistant batch content_brief describe_images generate_image generate_video karaoke "
             "music_remix music_video persona"
         ),
         "tasks": "check_models",

@@ -162,7 +162,7 @@ def track_wav(spec: TrackSpec) -> bytes:
     return wav(render(spec).mix, SAMPLE_RATE)
 
 
-def track_mp4(spec: TrackSpec, *, seed: int, caption: str) -> bytes:
+def track_mp4(spec: TrackSpec, *, seed: int, caption: str | None) -> bytes:
     """A music video: H.264 moving picture with the track as its AAC soundtrack."""
     width, height = VIDEO_SIZE
     return mp4(

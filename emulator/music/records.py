@@ -100,7 +100,9 @@ def _track_image(backend: Backend, task: Task, track: Track) -> str:
         f"suno:{task.id}:{track.id}:jpeg",
         f"{track.id}.jpeg",
         "image/jpeg",
-        lambda: jpeg(IMAGE_SIZE, IMAGE_SIZE, seed=track.spec.seed, text=track.title),
+        lambda: backend.render(
+            jpeg, IMAGE_SIZE, IMAGE_SIZE, seed=track.spec.seed, text=backend.media_text(track.title)
+        ),
     )
 
 
@@ -179,7 +181,7 @@ def wav_url(backend: Backend, task: Task) -> str | None:
         f"suno:{task.id}:wav",
         f"{track.id}.wav",
         "audio/wav",
-        lambda: audio.track_wav(track.spec),
+        lambda: backend.render(audio.track_wav, track.spec),
     )
 
 
@@ -198,7 +200,9 @@ def video_url(backend: Backend, task: Task) -> str | None:
         f"suno:{task.id}:mp4",
         f"{track.id}.mp4",
         "video/mp4",
-        lambda: audio.track_mp4(track.spec, seed=task.data["seed"], caption=caption),
+        lambda: backend.render(
+            audio.track_mp4, track.spec, seed=task.data["seed"], caption=backend.media_text(caption)
+        ),
     )
 
 
@@ -206,14 +210,16 @@ def cover_images(backend: Backend, task: Task) -> list[str]:
     """The two cover-art PNGs of a cover task (none for a ``task_no_output`` task)."""
     if task.no_output:
         return []
-    seed, title = task.data["seed"], task.data["title"]
+    seed, text = task.data["seed"], backend.media_text(task.data["title"])
     return [
         backend.serve(
             task.base_url,
             f"suno:{task.id}:cover{i}",
             f"cover-{i + 1}.png",
             "image/png",
-            functools.partial(png, COVER_SIZE, COVER_SIZE, seed=seed + i, text=title),
+            functools.partial(
+                backend.render, png, COVER_SIZE, COVER_SIZE, seed=seed + i, text=text
+            ),
         )
         for i in range(2)
     ]

@@ -78,6 +78,10 @@ def _create(
 
 
 def _seed(call: Call, body: RequestModel, *extra: object) -> int:
+    if call.backend.lean:
+        # One seed per route and track index, whatever the request: every task's song is the
+        # same samples, rendered and encoded once (the renderers are cached by track spec).
+        return call.backend.media_seed("lean", call.path, *extra)
     return call.backend.media_seed(call.path, body.to_body(), *extra)
 
 

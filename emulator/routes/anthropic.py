@@ -27,6 +27,7 @@ async def create_message(
     """Answer a conversation, describing its images; SSE events when ``stream`` is true."""
     call = call_of(request, backend)
     message = anthropic.message(call, body)
+    call.reported(message["usage"])  # §8.4; a stream ends with the same counts
     if not body.stream:
         return message
     return event_stream(anthropic.events(call, message, fail=sse_error_requested(request)))

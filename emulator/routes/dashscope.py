@@ -28,7 +28,10 @@ async def generate_image(
     body: ImageRequest, request: Request, backend: Backend = Depends(bearer_auth)
 ) -> dict[str, Any]:
     """Synchronous image generation: real PNGs at ``parameters.size`` (default 1328*1328)."""
-    return dashscope.generate_image(call_of(request, backend), body)
+    call = call_of(request, backend)
+    answer = dashscope.generate_image(call, body)
+    call.reported(answer["usage"])  # §10.1: image size and count
+    return answer
 
 
 @router.post(VIDEO_PATH)

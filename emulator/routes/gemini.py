@@ -28,7 +28,10 @@ async def generate_content(
     model: str, body: GenerateBody, request: Request, backend: Backend = Depends(gemini_auth)
 ) -> dict[str, Any]:
     """Text, function calls or text plus a PNG, as one GenerateContentResponse (§9.6)."""
-    return gemini.generate(call_of(request, backend), model, body)
+    call = call_of(request, backend)
+    reply = gemini.generate(call, model, body)
+    call.reported(reply["usageMetadata"])
+    return reply
 
 
 @router.post(_PREFIX + ":streamGenerateContent")
@@ -39,5 +42,7 @@ async def stream_generate_content(
     if request.query_params.get("alt") != "sse":
         raise gemini.stream_error()
     call = call_of(request, backend)
-    chunks = gemini.chunks(gemini.generate(call, model, body))
+    reply = gemini.generate(call, model, body)
+    call.reported(reply["usageMetadata"])  # the last chunk carries it whole (§9.6)
+    chunks = gemini.chunks(reply)
     return event_stream(gemini.sse(call, chunks, fail=sse_error_requested(request)))

@@ -153,8 +153,11 @@ async def timestamped_lyrics(
 async def style_generate(
     request: Request, body: bodies.StyleParams, backend: Backend = Depends(bearer_auth)
 ) -> Envelope:
-    """Expand rough style text."""
-    return _ok(tasks.style_generate(call_of(request, backend), body))
+    """Expand rough style text; the only Suno answer that reports credits (§11.4)."""
+    call = call_of(request, backend)
+    data = tasks.style_generate(call, body)
+    call.reported({"creditsConsumed": data["creditsConsumed"]})
+    return _ok(data)
 
 
 @router.post("/generate-persona")

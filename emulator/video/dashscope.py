@@ -318,4 +318,5 @@ async def task_record(call: Call, task_id: str) -> dict[str, Any]:
     if not task.no_output:  # a task_no_output fault: SUCCEEDED, yet no video_url
         output["video_url"] = await serve_video(backend, call.base_url, task, spec)
     answer["usage"] = {"duration": int(spec.seconds), "video_count": 1, "SR": task.data["sr"]}
+    task.data["usage"] = answer["usage"]  # what the task reports, for ``GET /_emulator/tasks``
     return answer

@@ -149,7 +149,8 @@ def test_the_model_rejects_unknown_keys_at_every_level(path: tuple[Any, ...], ke
 def test_schedules_are_a_list_and_the_daily_brief_has_one() -> None:
     scheduled = [d for d in project().deployments if d.schedules]
     assert [(d.entrypoint, d.name) for d in scheduled] == [
-        ("flows/content_brief.py:content_brief", "daily")
+        ("flows/content_brief.py:content_brief", "daily"),
+        ("flows/resume_deferred.py:resume_deferred", "every-minute"),  # defer's poll fallback
     ]
     assert "schedule:" not in re.sub(r"#.*", "", YAML_PATH.read_text())
 
@@ -284,3 +285,13 @@ def test_no_literal_secrets() -> None:
 )
 def test_the_secret_check_itself(text: str, flagged: bool) -> None:
     assert bool(literal_secrets(text)) is flagged
+
+
+def test_every_deployment_that_can_defer_does() -> None:
+    """Deployment runs free their worker while the gateway works (``flows._defer``); local runs,
+    which no deployment can resume, keep the flows' default (off)."""
+    for deployment in project().deployments:
+        schema = parameter_schema(flow_at(deployment.entrypoint).fn).model_dump_for_openapi()
+        if "defer" in schema["properties"]:
+            assert schema["properties"]["defer"]["default"] is False, deployment.entrypoint
+            assert deployment.parameters.get("defer") is True, deployment.entrypoint
