@@ -19,13 +19,14 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import IO
 
-from ._shared import ChildServer, child_env, free_port
+from ._shared import ChildServer, child_env, end_child, free_port, log_tail
 
 __all__ = [
     "INSTALL_HINT",
@@ -218,24 +219,12 @@ class PostgresServer:
 
     def output(self) -> str:
         """The server's log so far (for error messages)."""
-        if self._log is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")[-4000:]
+        return log_tail(self._log)
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT: roll back and exit), then remove the folder; idempotent."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(2)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        end_child(self.process, self._log, signal.SIGINT, timeout=30)
+        self.process, self._log = None, None
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -169,6 +170,29 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def log_tail(log: IO[bytes] | None) -> str:
+    """The last 4,000 characters a child wrote to ``log`` (for error messages)."""
+    if log is None:
+        return ""
+    log.seek(0)
+    return log.read().decode(errors="replace")[-4000:]
+
+
+def end_child(
+    process: subprocess.Popen[bytes] | None, log: IO[bytes] | None, sig: int, timeout: float
+) -> None:
+    """Send ``sig`` to a child still running, kill it after ``timeout``, close its log."""
+    if process is not None and process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if log is not None:
+        log.close()
+
+
 class ChildServer:
     """A server in a child process (so its memory and CPU never count as ours).
 
@@ -219,24 +243,12 @@ class ChildServer:
 
     def output(self) -> str:
         """What the child printed so far (for error messages)."""
-        if self._log is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")[-4000:]
+        return log_tail(self._log)
 
     def stop(self) -> None:
         """Terminate the child (this benchmark started it) and wait for it."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        end_child(self.process, self._log, signal.SIGTERM, timeout=10)
+        self.process, self._log = None, None
 
     def __enter__(self) -> ChildServer:
         return self.start()

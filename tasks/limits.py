@@ -228,7 +228,7 @@ async def _take(
     Raises:
         LimitWaitTimeout: Still full at the run's deadline.
     """
-    for _ in range(1_000_000):
+    while True:
         await _ensure(client, name)
         try:
             if mode == "rate_limit":
@@ -241,13 +241,14 @@ async def _take(
                 body = response.json()
                 granted = bool(body.get("limits"))
         except httpx.HTTPStatusError as exc:
-            if exc.response.status_code != 423:
+            busy = exc.response.status_code == 503  # a locked SQLite server, after its retries
+            if exc.response.status_code != 423 and not busy:
                 raise RuntimeError(
                     f"concurrency limit {name}: the Prefect server answered "
                     f"{exc.response.status_code} {exc.response.text[:200]}; check it with "
                     f"`prefect gcl inspect {name}` (a rate limit needs a slot decay)"
                 ) from None
-            if not wait:
+            if not wait and not busy:
                 return None
             pause = min(float(exc.response.headers.get("Retry-After", 0.2)), MAX_RETRY_PAUSE)
             if time.time() + pause > run.deadline_at:
@@ -262,7 +263,6 @@ async def _take(
             return str(body["lease_id"]) if mode == "concurrency" else ""
         # The limit vanished between the check and the increment (deleted): make it again.
         _ENSURED.discard((str(client.api_url), name))
-    raise AssertionError("unreachable")
 
 
 def _index_key(flow_run_id: str | None, lease_id: str) -> str:

@@ -19,16 +19,13 @@ from typing import Any
 import httpx
 import pytest
 from prefect import get_client
-from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelling
-from prefect.workers.process import ProcessWorker
 
-from blocks import AnyIntCredentials, AssetStore
 from emulator.server import ThreadedEmulatorServer
 from flows.music_video import music_video
 from tests.conftest import resume_flow_run
-from tests.deployments.test_workers import POOL, ROOT, _env, _poll
+from tests.deployments.test_workers import POOL, ROOT, _env, _poll, ready_pool
 
 DEPLOYMENT = "music-video/on-demand"
 #: One Suno task, waited on in the run's own process (no defer: the run stays up to cancel).
@@ -86,18 +83,7 @@ async def test_cancel_abandons_the_task_and_a_resume_adopts_it(
         emulator_url, "POST", "/_emulator/timing", json={"family": "suno", "after_seconds": 3600}
     )
     async with get_client() as client:
-        try:
-            await client.create_work_pool(
-                WorkPoolCreate(
-                    name=POOL,
-                    type="process",
-                    base_job_template=ProcessWorker.get_default_base_job_template(),
-                )
-            )
-        except ObjectAlreadyExists:
-            pass
-        await AnyIntCredentials().asave("anyint", overwrite=True)
-        await AssetStore().asave("anyint", overwrite=True)
+        await ready_pool(client)
         log = tmp_path / "worker.log"
         with log.open("wb") as out:
             worker = await asyncio.create_subprocess_exec(

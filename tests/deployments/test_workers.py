@@ -22,6 +22,7 @@ from uuid import UUID
 import pytest
 from PIL import Image
 from prefect import get_client
+from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun
@@ -74,6 +75,23 @@ async def _poll(what: str, check: Callable[[], Awaitable[bool]], deadline: float
         await asyncio.sleep(0.25)
 
 
+async def ready_pool(client: PrefectClient) -> None:
+    """The process pool ``POOL`` and the blocks the YAML names ("anyint"; empty ones defer to
+    the workers' ANYINT_* environment)."""
+    try:
+        await client.create_work_pool(
+            WorkPoolCreate(
+                name=POOL,
+                type="process",
+                base_job_template=ProcessWorker.get_default_base_job_template(),
+            )
+        )
+    except ObjectAlreadyExists:
+        pass
+    await AnyIntCredentials().asave("anyint", overwrite=True)
+    await AssetStore().asave("anyint", overwrite=True)
+
+
 @pytest.mark.slow
 @pytest.mark.process
 async def test_two_process_workers_share_one_pool(
@@ -84,19 +102,7 @@ async def test_two_process_workers_share_one_pool(
     store = tmp_path / "store"
     env = _env(emulator_url, store)
     async with get_client() as client:
-        try:
-            await client.create_work_pool(
-                WorkPoolCreate(
-                    name=POOL,
-                    type="process",
-                    base_job_template=ProcessWorker.get_default_base_job_template(),
-                )
-            )
-        except ObjectAlreadyExists:
-            pass
-        # The YAML names blocks "anyint"; empty ones defer to the workers' ANYINT_* environment.
-        await AnyIntCredentials().asave("anyint", overwrite=True)
-        await AssetStore().asave("anyint", overwrite=True)
+        await ready_pool(client)
 
         logs = {name: tmp_path / f"{name}.log" for name in WORKERS}
         workers = []
