@@ -54,6 +54,8 @@ State = Literal[
 ]
 #: States whose task id the next submit of the same identity reuses (waits on, pays nothing).
 REUSE_STATES = frozenset({"created", "abandoned", "done"})
+#: States of a task the gateway may still be running (created, or left behind by a cancel).
+IN_FLIGHT_STATES = frozenset({"created", "abandoned"})
 #: States after which the next submit of the same identity sends again (a new attempt).
 RESUBMIT_STATES = frozenset({"failed", "rejected", "forgotten"})
 

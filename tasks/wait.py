@@ -78,11 +78,7 @@ def _mark_failed(store: AssetStore, submitted: SubmittedTask, status: str | None
     if (
         entry is not None
         and entry.task_id == submitted.task_id
-        and entry.state
-        in (
-            "created",
-            "abandoned",
-        )
+        and entry.state in journal.IN_FLIGHT_STATES
     ):
         journal.save(store, entry.model_copy(update={"state": "failed", "error": status}))
 
