@@ -21,6 +21,7 @@ automations adds a step (an async function of :class:`Setup` returning its :clas
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
@@ -183,6 +184,20 @@ async def save_store(ctx: Setup) -> list[Change]:
     return [await _save_block(ctx, AssetStore, fill)]
 
 
+def engine_command() -> str:
+    """The command the pool's runs start with: Prefect's engine on this Python.
+
+    Without a command, Prefect 3.8's process worker starts a workspace supervisor that runs the
+    pull steps and then starts the engine: two interpreters, each importing Prefect (about 2.5 s
+    on 2 cores), for every run and for every resume of a deferred run. With it, the engine runs
+    the pull steps itself in one process. The path is this machine's, as the deployments'
+    working directory already is (``prefect deploy`` records it).
+    """
+    from prefect.utilities.processutils import command_to_string
+
+    return command_to_string([sys.executable, "-m", "prefect.engine"])
+
+
 async def create_work_pool(ctx: Setup) -> list[Change]:
     """The process work pool the deployments name.
 
@@ -199,6 +214,7 @@ async def create_work_pool(ctx: Setup) -> list[Change]:
     except ObjectNotFound:
         if not ctx.dry_run:
             template = ProcessWorker.get_default_base_job_template()
+            template["variables"]["properties"]["command"]["default"] = engine_command()
             await ctx.client.create_work_pool(
                 WorkPoolCreate(name=ctx.pool, type="process", base_job_template=template)
             )

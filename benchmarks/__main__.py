@@ -7,7 +7,9 @@ benchmarks, prints a table per benchmark, and optionally writes the JSON keys (`
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # Before any Prefect import, and only when run as a program (tests import this module and must
@@ -16,6 +18,7 @@ import tempfile
 # logs kept to warnings (the flows still log at INFO to the API, as they would for a user).
 if __name__ == "__main__":
     os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="anyint-bench-prefect-")
+    atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")

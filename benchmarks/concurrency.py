@@ -138,7 +138,13 @@ async def _prefect_api(
     ):
         server = _postgres.prefect_server(pg.url, Path(home))
         api = server.ready_url.removesuffix("/health")
-        with server, temporary_settings({PREFECT_API_URL: api}):
+        # Prefect's event worker lives on its own thread and binds the API it finds when it
+        # starts: one left over from an earlier benchmark would send this server's events to
+        # the harness (which knows none of these runs: thousands of failed events, and the
+        # harness's CPU taken from the pipelines). Stop it, and set the environment as well as
+        # the settings context so the next one, on whichever thread, binds this server.
+        await _drain_prefect_workers()
+        with server, temporary_settings({PREFECT_API_URL: api}), temp_env(PREFECT_API_URL=api):
             try:
                 yield "postgresql", pg.pid, note, lambda: server.output() + pg.output()
             finally:

@@ -48,9 +48,12 @@ __all__ = [
 
 #: Role of the deferring flow run among a callback event's related resources.
 DEFERRED_RUN_ROLE = "deferred-run"
-#: The budget of one look: a task that ends this soon is not worth a suspension (a resume starts
-#: a new process, which costs more); one still running after it defers the run.
-LOOK_SECONDS = 2.0
+#: The budget of one look (the first poll comes after 0.5 s): a task that ends this soon is not
+#: worth a suspension (a resume starts a new process, which costs seconds); one still running
+#: after it defers the run. Kept short because the worker slot is held while looking: the
+#: task-based routes run for tens of seconds (images) to minutes (video, music), so a longer
+#: look rarely saves a resume and delays every other run waiting for the slot.
+LOOK_SECONDS = 1.0
 
 
 class Deferral(BaseModel):

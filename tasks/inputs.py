@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import IO, Literal
 from urllib.parse import quote, urlsplit
 
-import av
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -146,6 +145,10 @@ class PublishedInput:
 
 def audio_seconds(data: bytes) -> float | None:
     """Duration of the first audio stream of ``data``, or None when FFmpeg finds none."""
+    # Imported here: PyAV (and the numpy it loads) costs a third of a second, which every flow
+    # run process would pay at start-up, and only an audio input needs it.
+    import av
+
     try:
         with av.open(io.BytesIO(data), "r") as container:
             if not container.streams.audio:

@@ -6,11 +6,14 @@ conftest import, before any test module imports Prefect.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # One throwaway Prefect home per test session: its database, result storage (the submit cache)
-# and profiles never mix with a developer's ~/.prefect or with an earlier session.
+# and profiles never mix with a developer's ~/.prefect or with an earlier session. Removed at
+# exit (after the harness has stopped), so repeated runs leave nothing behind in the temp folder.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="anyint-prefect-home-")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
@@ -31,6 +34,8 @@ from blocks import AssetStore
 from emulator.app import EmulatorApp, create_app
 from emulator.server import IN_PROCESS_BASE_URL, EmulatorTransport
 from tasks import GatewayConfig
+
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 import uuid
 from pathlib import Path
 
@@ -108,6 +109,10 @@ def test_setup_twice_creates_then_changes_nothing(names: tuple[str, str], tmp_pa
     assert set(report(second).values()) == {"unchanged"}  # the block types too
 
     assert pools_named(pool) == ["process"]  # one pool, not two
+    # Runs start Prefect's engine on this Python directly (one process, not a supervisor + one).
+    with get_client(sync_client=True) as client:
+        variables = client.read_work_pool(pool).base_job_template["variables"]["properties"]
+    assert variables["command"]["default"] == f"{sys.executable} -m prefect.engine"
     # Absolute: a worker started in any folder writes to the same store.
     assert key_and_store(block) == (CANARY_KEY, (tmp_path / "store").as_uri())
     assert AnyIntCredentials.load(block).base_url == "http://gateway.test"

@@ -48,7 +48,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.process]
 
 VIDEO = "generate-video/on-demand"
 POLLER = "resume-deferred/every-minute"
-#: Seconds per Kling stage (a task takes two): longer than a look (2 s), short for a test.
+#: Seconds per Kling stage (a task takes two): longer than a look (1 s), short for a test.
 STAGE_SECONDS = 4.0
 #: Seconds per stage while a worker is killed: longer than the test (it ends the tasks itself).
 HELD_STAGE_SECONDS = 3600.0
