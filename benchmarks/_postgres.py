@@ -15,6 +15,7 @@ of the orchestrator should not measure this machine's disk.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -23,6 +24,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -34,6 +36,7 @@ __all__ = [
     "PostgresUnavailable",
     "find_bindir",
     "prefect_server",
+    "started_or_why_not",
 ]
 
 #: What to tell a user when PostgreSQL is missing.
@@ -238,6 +241,20 @@ class PostgresServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def started_or_why_not() -> Iterator[tuple[PostgresServer | None, PostgresUnavailable | None]]:
+    """A started throwaway cluster (stopped and removed on exit), or None and why PostgreSQL
+    cannot run here (the benchmarks then fall back to SQLite, naming the first line)."""
+    pg = PostgresServer()
+    try:
+        pg.start()
+    except PostgresUnavailable as exc:
+        yield None, exc
+        return
+    with contextlib.closing(pg):
+        yield pg, None
 
 
 def prefect_server(database_url: str, home: Path, port: int | None = None) -> ChildServer:

@@ -114,28 +114,33 @@ async def _prefect_api(
     this process's API for the block. ``sqlite``: the API already configured (the harness's).
     ``auto``: PostgreSQL when its binaries are installed, else SQLite.
     """
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     if database not in DATABASES:
         raise ValueError(f"database must be one of {list(DATABASES)}, got {database!r}")
     if database == "sqlite":
         yield "sqlite", None, "SQLite (the harness's server), as asked.", str
         return
-    pg = _postgres.PostgresServer()
-    try:
-        pg.start()
-    except _postgres.PostgresUnavailable as exc:
-        if database == "postgresql":
-            raise
-        reason = str(exc).splitlines()[0]
-        note = f"SQLite (the harness's server): PostgreSQL not used: {reason}."
-        yield "sqlite", None, note, str
-        return
+    with _postgres.started_or_why_not() as (pg, why_not):
+        if pg is None:
+            assert why_not is not None  # no cluster always comes with its reason
+            if database == "postgresql":
+                raise why_not
+            reason = str(why_not).splitlines()[0]
+            note = f"SQLite (the harness's server): PostgreSQL not used: {reason}."
+            yield "sqlite", None, note, str
+            return
+        async with _postgres_api(pg) as api:
+            yield api
+
+
+@contextlib.asynccontextmanager
+async def _postgres_api(
+    pg: _postgres.PostgresServer,
+) -> AsyncIterator[tuple[str, int | None, str, Callable[[], str]]]:
+    """``prefect server start`` on ``pg``, made this process's API (see :func:`_prefect_api`)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     note = "PostgreSQL (a throwaway local cluster, durability off)."
-    with (
-        contextlib.closing(pg),
-        tempfile.TemporaryDirectory(prefix="anyint-bench-prefect-") as home,
-    ):
+    with tempfile.TemporaryDirectory(prefix="anyint-bench-prefect-") as home:
         server = _postgres.prefect_server(pg.url, Path(home))
         api = server.ready_url.removesuffix("/health")
         # Prefect's event worker lives on its own thread and binds the API it finds when it

@@ -88,20 +88,17 @@ def _database() -> Iterator[tuple[dict[str, str], str]]:
     runs deployments at scale has (SQLite's writes queue behind the automations and the
     scheduler: a run's submit was seen taking 6 s instead of 0.4 s), else SQLite; the server's
     extra environment and a note for the report."""
-    pg = _postgres.PostgresServer()
-    try:
-        pg.start()
-    except _postgres.PostgresUnavailable as exc:
-        yield {}, f"SQLite (PostgreSQL not used: {str(exc).splitlines()[0]})"
-        return
-    with contextlib.closing(pg):
-        yield {"PREFECT_API_DATABASE_CONNECTION_URL": pg.url}, "PostgreSQL"
+    with _postgres.started_or_why_not() as (pg, why_not):
+        if pg is None:
+            yield {}, f"SQLite (PostgreSQL not used: {str(why_not).splitlines()[0]})"
+        else:
+            yield {"PREFECT_API_DATABASE_CONNECTION_URL": pg.url}, "PostgreSQL"
 
 
 @contextlib.contextmanager
-def _stack(workdir: str, stage_seconds: float) -> Iterator[dict[str, str]]:
-    """Server, emulator, receiver, setup, deploy and one ``--limit 1`` worker; their env (the
-    database's note under ``database``)."""
+def _stack(workdir: str, stage_seconds: float) -> Iterator[tuple[dict[str, str], str]]:
+    """Server, emulator, receiver, setup, deploy and one ``--limit 1`` worker; their env and the
+    server database's note."""
     api_port, gateway_port, receiver_port = free_port(), free_port(), free_port()
     api_url = f"http://127.0.0.1:{api_port}/api"
     gateway = f"http://127.0.0.1:{gateway_port}"
@@ -137,7 +134,7 @@ def _stack(workdir: str, stage_seconds: float) -> Iterator[dict[str, str]]:
             _check_call(deploy, env, timeout=300)
             worker = [str(BIN / "prefect"), "worker", "start", "--pool", "anyint-process"]
             children.append(_Child([*worker, "--type", "process", "--limit", "1"], env, log))
-            yield env | {"database": note}
+            yield env, note
         finally:
             for child in reversed(children):
                 child.stop()
@@ -181,7 +178,7 @@ async def _pipelines(api_url: str, n: int, tag: str, budget: float) -> dict[str,
 async def measure(n: int, stage_seconds: float) -> dict[str, Any]:
     """One deferred pipeline, then ``n`` at once, on one worker slot; wall times and creates."""
     with tempfile.TemporaryDirectory(prefix="anyint-bench-defer-") as workdir:
-        with _stack(workdir, stage_seconds) as env:
+        with _stack(workdir, stage_seconds) as (env, database):
             gateway, api_url = env["ANYINT_BASE_URL"], env["PREFECT_API_URL"]
             budget = 20 * stage_seconds + 60 * n
             nonce = secrets.token_hex(3)
@@ -195,7 +192,7 @@ async def measure(n: int, stage_seconds: float) -> dict[str, Any]:
         "one": one,
         "many": many,
         "creates": sum(1 for c in calls if c["created_task_id"]),
-        "database": env["database"],
+        "database": database,
         "ratio": many["wall_s"] / one["wall_s"],
     }
 
