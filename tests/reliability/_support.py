@@ -10,11 +10,13 @@ import posixpath
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from uuid import UUID
 
 import httpx
 import pytest
 from prefect import get_client
-from prefect.client.schemas.objects import State
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import State, TaskRun
 from prefect.flow_engine import run_flow_async
 
 from anyint import AnyIntClient, RetryPolicy
@@ -160,6 +162,14 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {within} s")
         await asyncio.sleep(every)
+
+
+async def task_runs_of(run_id: str) -> list[TaskRun]:
+    """The task runs of the flow run ``run_id``, as the server has them."""
+    async with get_client() as client:
+        return await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)]))
+        )
 
 
 # -- the emulator's call log ----------------------------------------------------------------------

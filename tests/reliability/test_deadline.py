@@ -15,8 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from prefect import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from anyint_cli.run import FlowRunFailed, execute
 from tasks import RunDeadlineError
@@ -24,7 +22,7 @@ from tests.conftest import EmulatedGateway
 
 from ._matrix import STEPS
 from ._steps import POLL_INTERVAL, task_step
-from ._support import calls, created_ids, failure_of, flow_run_id, resume
+from ._support import calls, created_ids, failure_of, flow_run_id, resume, task_runs_of
 
 DEADLINE = 1.0
 #: Prefect's own overhead around a flow run (creating it, its task runs, its final state).
@@ -43,11 +41,7 @@ def _bound(poll: float) -> float:
 
 async def _wait_runs(run_id: str) -> list[Any]:
     """The ``wait`` task runs of the flow run ``run_id``."""
-    async with get_client() as client:
-        runs = await client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))  # type: ignore[list-item]
-        )
-    return [r for r in runs if r.name.startswith("wait ")]
+    return [r for r in await task_runs_of(run_id) if r.name.startswith("wait ")]
 
 
 async def _check_deadline_error(

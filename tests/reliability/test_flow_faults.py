@@ -15,12 +15,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from uuid import UUID
 
 import httpx
 import pytest
-from prefect import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from anyint import PermissionDeniedError, TaskFailedError
 from emulator.app import EmulatorApp
@@ -39,6 +36,7 @@ from ._support import (
     matching,
     only_doubt,
     resume,
+    task_runs_of,
     wire_receiver,
 )
 
@@ -49,11 +47,7 @@ _FAST_MUSIC = {"poll_interval": 0.05}
 
 async def retried_tasks(run_id: str) -> list[str]:
     """Names of the task runs of flow run ``run_id`` that ran more than once."""
-    async with get_client() as client:
-        runs = await client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)]))
-        )
-    return [run.name for run in runs if run.run_count > 1]
+    return [run.name for run in await task_runs_of(run_id) if run.run_count > 1]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from tasks.tools import (
     resolve_tool,
     result_for_model,
 )
+from tests.reliability._support import until
 from tests.tasks import sample_tools
 
 TOOLS = "tests.tasks.sample_tools"
@@ -140,6 +140,23 @@ async def _task_runs(flow_state: Any) -> dict[str, tuple[str, str]]:
     return out
 
 
+async def _recorded_runs(
+    flow_state: Any, ready: Callable[[dict[str, tuple[str, str]]], bool]
+) -> dict[str, tuple[str, str]]:
+    """:func:`_task_runs` once the server has recorded what ``ready`` looks for: it records a
+    task run's name and final state from its events, after the run (a bounded read-until)."""
+
+    async def read() -> dict[str, tuple[str, str]] | None:
+        runs = await _task_runs(flow_state)
+        return runs if ready(runs) else None
+
+    return await until(read, within=60, every=0.2, what="the task runs as the server records them")
+
+
+#: The tool task runs the bad-arguments test expects to fail.
+FAILED = ("tool get_weather", "tool explode")
+
+
 async def test_each_call_is_its_own_task_run_with_its_logs(prefect_harness: None) -> None:
     sample_tools.CALLS.clear()
 
@@ -160,13 +177,7 @@ async def test_each_call_is_its_own_task_run_with_its_logs(prefect_harness: None
     assert run_async == 2
     assert placed == {"city": "Rome", "intent": "run:abc", "step": 4}
     expected = {"tool get_weather", "tool count_words", "tool where_am_i"}
-    # The server records a task run's name from its events, after the run: read until it has.
-    deadline = time.monotonic() + 60
-    for _ in range(300):  # a bounded read-until, not a sleep standing in for one
-        runs = await _task_runs(state)
-        if set(runs) == expected or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
+    runs = await _recorded_runs(state, lambda runs: set(runs) == expected)
     assert set(runs) == expected
     status, logs = runs["tool get_weather"]
     assert status == "Completed"
@@ -196,6 +207,8 @@ async def test_bad_arguments_and_a_raising_tool_fail_their_task_run(prefect_harn
     assert "city: Field required" in str(wrong) and "town: Extra inputs" in str(wrong)
     assert sample_tools.CALLS == [("explode", {"reason": "boom"})]  # get_weather never ran
     assert isinstance(raised, RuntimeError) and "explode tool broke" in str(raised)
-    runs = await _task_runs(state)
+    runs = await _recorded_runs(
+        state, lambda runs: {runs.get(name, ("",))[0] for name in FAILED} == {"Failed"}
+    )
     assert runs["tool get_weather"][0] == runs["tool explode"][0] == "Failed"
     assert "explode tool broke" in runs["tool explode"][1]  # the traceback is in its logs
