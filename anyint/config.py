@@ -7,6 +7,9 @@ nothing is read at import time: :func:`settings` reads the environment when it i
 
 from __future__ import annotations
 
+import functools
+import os
+
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,5 +47,15 @@ class AnyIntSettings(BaseSettings):
 
 
 def settings() -> AnyIntSettings:
-    """The ``ANYINT_*`` variables as they are now."""
+    """The ``ANYINT_*`` variables as they are now (treat the answer as read-only)."""
+    # Parsed once per distinct set of values: building the settings model costs about a
+    # millisecond, and every client, store and callback URL asks for it.
+    current = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("ANYINT_"))
+    )
+    return _parsed(current)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(_environment: tuple[tuple[str, str], ...]) -> AnyIntSettings:
     return AnyIntSettings()

@@ -31,6 +31,7 @@ __all__ = [
     "OPERATIONAL_PARAMETERS",
     "ModelNeed",
     "check_models",
+    "check_models_once",
     "manifest_key",
     "publish_assets",
     "start_run",
@@ -78,6 +79,15 @@ class ModelNeed:
     family: RouteFamily
     input: tuple[Modality, ...] = ("text",)
     output: tuple[Modality, ...] = ("text",)
+
+
+async def check_models_once(run: RunConfig, needs: Sequence[ModelNeed]) -> None:
+    """:func:`check_models`, skipped by a run resumed from its suspension: the execution that
+    suspended checked the same parameters, and a deferred run resumes once per wait it sleeps
+    through (each time in a new process, where the task run and the call cost about a second).
+    """
+    if not run.resumed:
+        await check_models(run, needs)
 
 
 @task(name="check-models", task_run_name="check models")
@@ -128,7 +138,8 @@ async def start_run(parameters: Mapping[str, Any]) -> RunConfig:
     poll_interval = float(parameters.get("poll_interval") or 5.0)
     started_at, deadline_at = now, now + float(parameters.get("deadline_seconds") or 1800.0)
     defer = bool(parameters.get("defer"))
-    if defer and (window := await resumed_window(gateway, flow_run_id)) is not None:
+    window = await resumed_window(gateway, flow_run_id) if defer else None
+    if window is not None:
         started_at, deadline_at = window  # resumed from suspension: what is left of the deadline
     return RunConfig(
         gateway=gateway,
@@ -142,6 +153,7 @@ async def start_run(parameters: Mapping[str, Any]) -> RunConfig:
         initial_interval=poll_interval,
         defer=defer,
         prices=prices,
+        resumed=window is not None,
     )
 
 

@@ -36,7 +36,7 @@ from prefect import get_run_logger
 from pydantic import BaseModel, Field
 
 from flows._assistant_tools import BUILTINS
-from flows._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from flows._common import ModelNeed, check_models_once, manifest_key, publish_assets, start_run
 from flows._params import (
     BlockName,
     DeadlineSeconds,
@@ -363,7 +363,7 @@ async def _assistant(p: dict[str, Any]) -> AssistantResult:
         need = ModelNeed(
             "model", chosen, p["route"], input=("text", "image") if inputs else ("text",)
         )
-        await check_models(run, [need])
+        await check_models_once(run, [need])
         first = await first_turn(client, p["route"], p["prompt"], inputs)
     loop = _Loop(run, p, chosen, declarations)
     loop.history.append(first)

@@ -36,7 +36,7 @@ from tasks import AssetRecord, RunConfig
 from tasks.usage import UsageSummary
 
 from ._batch_input import MAX_ITEMS, PROMPT_MAX, BatchItem, items_from_file, items_from_list
-from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from ._common import ModelNeed, check_models_once, manifest_key, publish_assets, start_run
 from ._dask import DaskAddress, check_dask_address, fan_out_runner, ran_on, settle_manifest
 from ._image_routes import DEFAULT_MODELS, FAMILIES, ImageOptions
 from ._params import (
@@ -359,7 +359,9 @@ async def batch(
         await check_dask_address(p["dask_address"])
     run = await start_run(p)
     jobs = _jobs(p, model_id, await _items(run, p))
-    await check_models(run, [ModelNeed("model", model_id, FAMILIES[p["route"]], output=("image",))])
+    await check_models_once(
+        run, [ModelNeed("model", model_id, FAMILIES[p["route"]], output=("image",))]
+    )
     runner = fan_out_runner(p["dask_address"], local_dask=False, width=p["max_parallel"])
     outcomes = await fan_out.with_options(task_runner=runner)(run, jobs, p["max_parallel"])
     _failed(run, jobs, outcomes)

@@ -34,7 +34,7 @@ from tasks import AssetRecord, RunConfig
 from tasks.generation import GEMINI_ASPECT_RATIOS, aspect_ratio, dashscope_image, gemini_image
 from tasks.usage import UsageSummary
 
-from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from ._common import ModelNeed, check_models_once, manifest_key, publish_assets, start_run
 from ._dask import DaskAddress, check_dask_address, fan_out_runner, ran_on, settle_manifest
 from ._music_steps import (
     SongPlan,
@@ -368,7 +368,7 @@ async def content_brief(
     if p["dask_address"]:
         await check_dask_address(p["dask_address"])
     run = await start_run(p)
-    await check_models(run, _model_needs(p, image, video, plan))
+    await check_models_once(run, _model_needs(p, image, video, plan))
     # The branches run in the fan-out subflow but record into this run's manifest: the run
     # passes itself (its id and intent) to them. One thread (or Dask thread) per branch.
     runner = fan_out_runner(p["dask_address"], local_dask=p["task_runner"] == "dask", width=3)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from prefect.artifacts import acreate_markdown_artifact
 from pydantic import Field
 
-from flows._common import ModelNeed, check_models, start_run
+from flows._common import ModelNeed, check_models_once, start_run
 from flows._params import BlockName, PriceTable, checked_flow, checked_parameters, text_field
 from tasks.images import check_image_urls, load_image
 from tasks.understanding import LIVE_KEY
@@ -147,7 +147,7 @@ async def describe_images(
     run = await start_run(p)
     async with (await run.gateway.connect()).client() as client:
         await check_image_urls(client, {f"images[{i}]": r for i, r in enumerate(images)})
-    await check_models(
+    await check_models_once(
         run, [ModelNeed("model", chosen, route, input=("text", "image"), output=("text",))]
     )
     reply = await describe_task(run, images, p["question"], chosen, route, stream=p["stream"])

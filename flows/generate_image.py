@@ -25,7 +25,7 @@ from pydantic import Field
 
 from anyint.types.models import Modality
 from blocks.ids import markdown_code
-from flows._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from flows._common import ModelNeed, check_models_once, manifest_key, publish_assets, start_run
 from flows._defer import deferrable, wait_step
 from flows._image_routes import (
     DASHSCOPE_FIXED_SIZES,
@@ -179,7 +179,7 @@ async def _check_gateway(run: RunConfig, p: dict[str, Any], model: str) -> None:
             await check_image_urls(client, {f"images[{i}]": r for i, r in enumerate(p["images"])})
     inputs: tuple[Modality, ...] = ("text", "image") if p["images"] else ("text",)
     need = ModelNeed("model", model, FAMILIES[p["route"]], input=inputs, output=("image",))
-    await check_models(run, [need])
+    await check_models_once(run, [need])
 
 
 async def _kling_images(

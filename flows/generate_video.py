@@ -26,7 +26,7 @@ from pydantic import Field, ValidationError
 
 from anyint.types.models import Modality
 from blocks.ids import markdown_code
-from flows._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from flows._common import ModelNeed, check_models_once, manifest_key, publish_assets, start_run
 from flows._defer import deferrable, wait_step
 from flows._params import (
     BlockName,
@@ -196,7 +196,7 @@ async def _check_gateway(run: RunConfig, p: dict[str, Any], create: _Create) -> 
             await check_image_urls(client, {"image": p["image"]})
     family = FAMILIES[p["route"]]
     need = ModelNeed("model", create.model, family, input=create.inputs, output=("video",))
-    await check_models(run, [need])
+    await check_models_once(run, [need])
 
 
 async def _published(

@@ -22,7 +22,7 @@ from tasks import AssetRecord
 from tasks.suno_sync import LyricLine, TimedLyrics, timestamped_lyrics
 from tasks.usage import UsageSummary
 
-from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from ._common import ModelNeed, check_models_once, manifest_key, publish_assets, start_run
 from ._defer import deferrable
 from ._music_steps import by_kind
 from ._params import (
@@ -139,7 +139,7 @@ async def _karaoke(p: dict[str, Any]) -> KaraokeResult:
     run = await start_run(p)
     if not named:
         need = ModelNeed("model", plan.model.value, "suno", output=("audio",))
-        await check_models(run, [need])
+        await check_models_once(run, [need])
     song = await deferrable(run, lambda run: source_song(run, p["task_id"], p["audio_id"], plan))
     timed = await timestamped_lyrics(
         run, song.task_id, song.audio_id, beside=song.track_key, title=song.title

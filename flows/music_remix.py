@@ -49,7 +49,7 @@ from tasks.inputs import (
 )
 from tasks.usage import UsageSummary
 
-from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from ._common import ModelNeed, check_models_once, manifest_key, publish_assets, start_run
 from ._defer import deferrable
 from ._music_steps import by_kind, fit_title, run_step
 from ._params import (
@@ -277,7 +277,7 @@ async def _remix(run: RunConfig, p: dict[str, Any]) -> MusicRemixResult:
     route = OPERATIONS[p["operation"]]
     model = p["model"].value
     need = ModelNeed("model", model, "suno", input=("text", "audio"), output=("audio",))
-    await check_models(run, [need])
+    await check_models_once(run, [need])
     published = await publish_input(run, audio)
     body = _body(request, fields, published.url)
     step, finished = await run_step(run, "remix", route, body, model=model)

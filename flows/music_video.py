@@ -36,7 +36,7 @@ from tasks import AssetRecord, RunConfig
 from tasks.suno_sync import style_generate
 from tasks.usage import UsageSummary
 
-from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from ._common import ModelNeed, check_models_once, manifest_key, publish_assets, start_run
 from ._defer import deferrable
 from ._music_extras import (
     EditLyrics,
@@ -364,7 +364,7 @@ async def music_video(
     p = checked_parameters(locals())
     plans = _plans(p, p["style"])
     run = await start_run(p)
-    await check_models(run, [_model_need(plans.song)])
+    await check_models_once(run, [_model_need(plans.song)])
 
     async def make(run: RunConfig) -> MusicVideoResult:
         return await _published(run, await _make_everything(run, p, plans))

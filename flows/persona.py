@@ -26,7 +26,7 @@ from tasks import AssetRecord
 from tasks.suno_sync import PersonaResult, generate_persona
 from tasks.usage import UsageSummary
 
-from ._common import ModelNeed, check_models, manifest_key, publish_assets, start_run
+from ._common import ModelNeed, check_models_once, manifest_key, publish_assets, start_run
 from ._defer import deferrable
 from ._music_steps import SongPlan, SongResult, by_kind, make_song, plan_song
 from ._params import (
@@ -179,7 +179,7 @@ async def _persona(p: dict[str, Any]) -> PersonaFlowResult:
     new_plan = _plan_new(p)
     run = await start_run(p)
     need = ModelNeed("model", new_plan.model.value, "suno", output=("audio", "text"))
-    await check_models(run, [need])
+    await check_models_once(run, [need])
     source = await deferrable(
         run, lambda run: source_song(run, p["task_id"], p["audio_id"], source_plan)
     )

@@ -51,6 +51,8 @@ class RunConfig(BaseModel):
         defer: Deployment runs only: a wait may suspend the flow run instead of holding its
             worker (:mod:`flows._defer`); False waits in process.
         prices: The run's checked price table (:func:`tasks.usage.load_price_table`), or None.
+        resumed: This execution resumed the run from its suspension: what was checked before
+            the first paid call (models) was checked by the execution that suspended.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -67,6 +69,7 @@ class RunConfig(BaseModel):
     max_interval: float = Field(default=PollSchedule.max_interval, gt=0)
     defer: bool = False
     prices: dict[str, Any] | None = None
+    resumed: bool = False
 
     @property
     def owner(self) -> str:

@@ -58,6 +58,8 @@ class SubmittedTask(BaseModel):
         done: True when the step's outputs are already stored (no gateway call is needed).
         submitted_at: When the gateway accepted it.
         lease_id: The concurrency lease holding its family's slot (:mod:`tasks.limits`).
+        leased_at: Epoch seconds when this submit took that lease (None when reused: the lease
+            may be old or gone, and the wait renews it first).
     """
 
     route: str
@@ -67,6 +69,7 @@ class SubmittedTask(BaseModel):
     done: bool = False
     submitted_at: datetime
     lease_id: str | None = None
+    leased_at: float | None = None
 
 
 def lease_seconds(timeout: float, connect: float, max_retries: int) -> float:
@@ -192,6 +195,7 @@ async def submit(run: RunConfig, route: str, body: dict[str, Any]) -> SubmittedT
         get_run_logger().info("reusing gateway task %s (%s)", known.task_id, known.state)
         return _reused(known)  # no slot taken, nothing sent
     # The slot comes first: a create is recorded (claimed) only once it may be sent.
+    leased_at = time.time()
     lease = await limits.acquire_for_create(run, store, spec.family, digest=digest, route=route)
     fresh = JournalEntry(
         digest=digest,
@@ -237,4 +241,5 @@ async def submit(run: RunConfig, route: str, body: dict[str, Any]) -> SubmittedT
         digest=digest,
         submitted_at=created.created_at,
         lease_id=lease,
+        leased_at=leased_at,
     )

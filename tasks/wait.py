@@ -126,16 +126,19 @@ async def _poll_until_done(
         max_interval=max(run.max_interval, run.initial_interval),
         deadline=max(run.remaining(), 1e-3),  # what is left: a retry never gets a fresh window
     )
-    progress = await acreate_progress_artifact(
-        0.0, key=None, description=f"{submitted.route} task {submitted.task_id}"
-    )
+    # Created with the first status seen (not at 0 before it: one call less per wait), and
+    # not at all for a task that has ended by the first look: there is nothing to follow.
+    progress: Any = None
 
     async def on_change(snapshot: TaskSnapshot) -> None:
+        nonlocal progress
         logger.info("%s task %s: %s", submitted.route, submitted.task_id, snapshot.status)
         value = 100.0 if snapshot.is_terminal else _PROGRESS.get(snapshot.status.lower(), 50)
-        await aupdate_progress_artifact(
-            progress, value, description=f"{submitted.task_id}: {snapshot.status}"
-        )
+        description = f"{submitted.route} task {submitted.task_id}: {snapshot.status}"
+        if progress is not None:
+            await aupdate_progress_artifact(progress, value, description=description)
+        elif not snapshot.is_terminal:
+            progress = await acreate_progress_artifact(value, key=None, description=description)
 
     # One watcher per store and process wakes every wait (blocks.inbox_watch): no per-wait
     # inbox polling, so idle waits cost next to nothing however many there are.
@@ -191,6 +194,7 @@ async def wait(run: RunConfig, submitted: SubmittedTask) -> FinishedTask:
             digest=submitted.digest,
             task_id=submitted.task_id,
             terminal=(NotFoundError, TaskFailedError),
+            leased_at=None if submitted.reused else submitted.leased_at,
         ):
             snapshot, outputs = await _poll_until_done(run, submitted, spec, connection)
     except TaskTimeoutError as exc:
