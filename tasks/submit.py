@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from anyint import APIConnectionError, APIStatusError
 from anyint.records import CALLBACK_FIELDS, storable
+from blocks import AnyIntCredentials
 from blocks.inbox import PLACEHOLDER_CALLBACK_URL, callback_url
 
 from . import journal, limits, routes
@@ -163,6 +164,30 @@ def _outcome(exc: BaseException) -> tuple[str, str]:
     return "in_doubt", f"{type(exc).__name__}: {exc}"
 
 
+def _sending(
+    run: RunConfig,
+    digest: str,
+    route: str,
+    body: dict[str, Any],
+    creds: AnyIntCredentials,
+    lease: str,
+) -> JournalEntry:
+    """The journal entry of an attempt about to be sent (``sending``, its claim's lease)."""
+    return JournalEntry(
+        digest=digest,
+        route=route,
+        state="sending",
+        intent=run.intent,
+        idempotency_key=run.idempotency_key,
+        flow_run_id=run.flow_run_id,
+        owner=run.owner,
+        request=storable(body),
+        lease_until=time.time()
+        + lease_seconds(creds.timeout_seconds, creds.connect_timeout_seconds, creds.max_retries),
+        lease_id=lease,
+    )
+
+
 @task(
     name="submit",
     task_run_name="submit {route}",
@@ -197,21 +222,8 @@ async def submit(run: RunConfig, route: str, body: dict[str, Any]) -> SubmittedT
     # The slot comes first: a create is recorded (claimed) only once it may be sent.
     leased_at = time.time()
     lease = await limits.acquire_for_create(run, store, spec.family, digest=digest, route=route)
-    fresh = JournalEntry(
-        digest=digest,
-        route=route,
-        state="sending",
-        intent=run.intent,
-        idempotency_key=run.idempotency_key,
-        flow_run_id=run.flow_run_id,
-        owner=run.owner,
-        request=storable(body),
-        lease_until=time.time()
-        + lease_seconds(creds.timeout_seconds, creds.connect_timeout_seconds, creds.max_retries),
-        lease_id=lease,
-    )
     try:
-        claimed = await _claim(store, fresh, run)
+        claimed = await _claim(store, _sending(run, digest, route, body, creds, lease), run)
     except Exception:
         await limits.release(run, store, lease)
         raise
