@@ -360,10 +360,9 @@ async def in_flight(
     The step's own lease is renewed (to :func:`lease_seconds`, also after a suspension); one
     taken by this execution's submit a moment ago (``leased_at``, epoch seconds, within a
     quarter of its duration) is renewed on the usual schedule instead, sparing the server a
-    call per step. A task
-    whose lease is gone (a resume adopting a cancelled run's task) takes a slot if one is free
-    and otherwise waits unslotted: it is in flight on the gateway anyway, and a retry or resume
-    never takes a second slot for a task it already holds one for.
+    call per step. A task whose lease is gone (a resume adopting a cancelled run's task) takes
+    a slot if one is free and otherwise waits unslotted: it is in flight on the gateway anyway,
+    and a retry or resume never takes a second slot for a task it already holds one for.
 
     The slot is released when the body ends normally or with one of ``terminal``; any other
     exception keeps it for a retry of the step (or the run's state hooks).

@@ -194,7 +194,7 @@ async def wait(run: RunConfig, submitted: SubmittedTask) -> FinishedTask:
             digest=submitted.digest,
             task_id=submitted.task_id,
             terminal=(NotFoundError, TaskFailedError),
-            leased_at=None if submitted.reused else submitted.leased_at,
+            leased_at=submitted.leased_at,  # None for a reused task: renewed first
         ):
             snapshot, outputs = await _poll_until_done(run, submitted, spec, connection)
     except TaskTimeoutError as exc:
