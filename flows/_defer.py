@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prefect import get_run_logger
 from prefect.context import FlowRunContext, TaskRunContext
@@ -28,7 +28,17 @@ from prefect.flow_runs import asuspend_flow_run
 
 from blocks import AssetStore
 from blocks.inbox import terminal_record
-from tasks import FinishedTask, GatewayConfig, RunConfig, SubmittedTask, wait
+from tasks import (
+    Collected,
+    FinishedTask,
+    GatewayConfig,
+    Output,
+    RunConfig,
+    SubmittedTask,
+    fetch,
+    wait_and_fetch,
+)
+from tasks.collect import picked
 from tasks.defer import (
     Deferral,
     Suspension,
@@ -39,7 +49,7 @@ from tasks.defer import (
 )
 from tasks.limits import hold_for_suspend
 
-__all__ = ["Deferred", "can_suspend", "deferrable", "resumed_window", "wait_step"]
+__all__ = ["Deferred", "can_suspend", "deferrable", "finish_step", "resumed_window"]
 
 T = TypeVar("T")
 
@@ -80,19 +90,39 @@ def can_suspend(run: RunConfig) -> bool:
     )
 
 
-async def wait_step(run: RunConfig, submitted: SubmittedTask) -> FinishedTask:
-    """:func:`tasks.wait`, or with ``defer`` one look that raises :class:`Deferred`.
+async def finish_step(
+    run: RunConfig,
+    submitted: SubmittedTask,
+    *,
+    request: dict[str, Any] | None = None,
+    model: str | None = None,
+    pick: Callable[[FinishedTask], list[Output]] | None = None,
+) -> Collected:
+    """Wait for ``submitted`` and store its outputs: :func:`tasks.wait_and_fetch` (one task
+    run), or with ``defer`` one look (:func:`tasks.defer.check`) that raises :class:`Deferred`
+    or is followed by :func:`tasks.fetch`.
+
+    Args:
+        run: The flow run's configuration.
+        submitted: What :func:`tasks.submit` returned.
+        request: The request body, for the manifest.
+        model: Model id, for the manifest.
+        pick: Chooses the outputs to store (all when None).
 
     Raises:
         Deferred: The task is still running and this run may suspend (see :func:`deferrable`).
     """
     if not can_suspend(run) or run.flow_run_id is None:
-        return await wait(run, submitted)
+        collected: Collected = await wait_and_fetch(
+            run, submitted, request=request, model=model, pick=pick
+        )
+        return collected
     outcome = await check(run, submitted)
-    if isinstance(outcome, FinishedTask):
-        return outcome
-    _PENDING.setdefault(run.flow_run_id, []).append(outcome)
-    raise Deferred(outcome)
+    if not isinstance(outcome, FinishedTask):
+        _PENDING.setdefault(run.flow_run_id, []).append(outcome)
+        raise Deferred(outcome)
+    records = await fetch(run, picked(outcome, pick), request=request, model=model)
+    return Collected(finished=outcome, records=records)
 
 
 async def deferrable(run: RunConfig, body: Callable[[RunConfig], Awaitable[T]]) -> T:

@@ -26,9 +26,9 @@ from anyint.records import CALLBACK_FIELDS
 from anyint.types import RequestModel
 from anyint.types import suno as su
 from anyint.types.suno_requests import MODEL_LIMITS, PLACEHOLDER_CALLBACK_URL
-from flows._defer import Deferred, wait_step
+from flows._defer import Deferred, finish_step
 from flows._params import named_error
-from tasks import AssetRecord, FinishedTask, Output, RunConfig, fetch, submit
+from tasks import AssetRecord, FinishedTask, Output, RunConfig, submit
 
 __all__ = [
     "FollowUps",
@@ -329,9 +329,8 @@ async def run_step(
         pick: Chooses the outputs to store (all when None), e.g. only the chosen lyric variant.
     """
     submitted = await submit(run, route, body)
-    finished = await wait_step(run, submitted)
-    to_store = finished if pick is None else finished.model_copy(update={"outputs": pick(finished)})
-    records = await fetch(run, to_store, request=body, model=model)
+    collected = await finish_step(run, submitted, request=body, model=model, pick=pick)
+    finished, records = collected.finished, collected.records
     result = StepResult(
         step=step,
         route=route,

@@ -26,7 +26,7 @@ from pydantic import Field
 from anyint.types.models import Modality
 from blocks.ids import markdown_code
 from flows._common import ModelNeed, check_models_once, manifest_key, publish_assets, start_run
-from flows._defer import deferrable, wait_step
+from flows._defer import deferrable, finish_step
 from flows._image_routes import (
     DASHSCOPE_FIXED_SIZES,
     DEFAULT_MODELS,
@@ -51,7 +51,7 @@ from flows._params import (
     model_field,
     text_field,
 )
-from tasks import AssetRecord, RunConfig, fetch, submit
+from tasks import AssetRecord, RunConfig, submit
 from tasks.generation import GEMINI_ASPECT_RATIOS, dashscope_image, gemini_image
 from tasks.images import check_image_urls, load_image
 from tasks.usage import UsageSummary
@@ -188,9 +188,8 @@ async def _kling_images(
     """A Kling image task: submit → wait → fetch; its records, task id and reuse."""
     name, body = kling_request(route, model, prompt, options)
     submitted = await submit(run, name, body)
-    finished = await wait_step(run, submitted)
-    records = await fetch(run, finished, request=for_manifest(body), model=model)
-    return records, finished.task_id, submitted.reused
+    collected = await finish_step(run, submitted, request=for_manifest(body), model=model)
+    return collected.records, submitted.task_id, submitted.reused
 
 
 async def _make(

@@ -27,7 +27,7 @@ from pydantic import Field, ValidationError
 from anyint.types.models import Modality
 from blocks.ids import markdown_code
 from flows._common import ModelNeed, check_models_once, manifest_key, publish_assets, start_run
-from flows._defer import deferrable, wait_step
+from flows._defer import deferrable, finish_step
 from flows._params import (
     BlockName,
     DeadlineSeconds,
@@ -53,7 +53,7 @@ from flows._video_routes import (
     request_error,
     video_request,
 )
-from tasks import AssetRecord, FinishedTask, RunConfig, SubmittedTask, fetch, submit
+from tasks import AssetRecord, FinishedTask, RunConfig, SubmittedTask, submit
 from tasks.images import check_image_urls, load_image
 from tasks.routes import route as route_spec
 from tasks.usage import UsageSummary
@@ -283,8 +283,11 @@ async def generate_video(
 
     async def make(run: RunConfig) -> VideoResult:
         submitted = await submit(run, create.route, create.body)
-        finished = await wait_step(run, submitted)
-        records = await fetch(run, finished, request=for_manifest(create.body), model=create.model)
-        return await _published(run, create, p["prompt"], submitted, finished, records)
+        collected = await finish_step(
+            run, submitted, request=for_manifest(create.body), model=create.model
+        )
+        return await _published(
+            run, create, p["prompt"], submitted, collected.finished, collected.records
+        )
 
     return await deferrable(run, make)

@@ -5,6 +5,7 @@ deadline, as a plain value."""
 from . import journal
 from ._policy import RETRY_OPTIONS
 from .assets import AssetRecord, fetch, record_assets
+from .collect import Collected, wait_and_fetch
 from .errors import RunDeadlineError, SubmitInDoubtError, TaskLostError, TaskOutputMissingError
 from .gateway import Connection, GatewayConfig, register_transport, unregister_transport
 from .routes import ROUTES, Output, RouteSpec
@@ -16,6 +17,7 @@ __all__ = [
     "RETRY_OPTIONS",
     "ROUTES",
     "AssetRecord",
+    "Collected",
     "Connection",
     "FinishedTask",
     "GatewayConfig",
@@ -34,4 +36,5 @@ __all__ = [
     "submit",
     "unregister_transport",
     "wait",
+    "wait_and_fetch",
 ]

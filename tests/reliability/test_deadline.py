@@ -40,8 +40,11 @@ def _bound(poll: float) -> float:
 
 
 async def _wait_runs(run_id: str) -> list[Any]:
-    """The ``wait`` task runs of the flow run ``run_id``."""
-    return [r for r in await task_runs_of(run_id) if r.name.startswith("wait ")]
+    """The task runs of flow run ``run_id`` that wait: ``wait`` (the reliability steps), or
+    ``wait-and-fetch`` (the product flows)."""
+    return [
+        r for r in await task_runs_of(run_id) if r.name.split()[0] in ("wait", "wait-and-fetch")
+    ]
 
 
 async def _check_deadline_error(
