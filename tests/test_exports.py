@@ -41,11 +41,11 @@ PUBLIC: dict[str, dict[str, str]] = {
         "errors": "StoreDocumentError UnsafeKeyError",
     },
     "tasks": {
-        "tasks": "submit wait fetch",
+        "tasks": "submit wait fetch wait_and_fetch",
         "functions": "record_assets register_transport unregister_transport",
         "values": (
-            "AssetRecord Connection FinishedTask GatewayConfig Output RETRY_OPTIONS ROUTES "
-            "RouteSpec"
+            "AssetRecord Collected Connection FinishedTask GatewayConfig Output RETRY_OPTIONS "
+            "ROUTES RouteSpec"
         ),
         "run": "RunConfig SubmittedTask",
         "errors": "RunDeadlineError SubmitInDoubtError TaskLostError TaskOutputMissingError",
