@@ -200,6 +200,9 @@ class _Made(NamedTuple):
 async def _make_everything(run: RunConfig, p: dict[str, Any], plans: _Plans) -> _Made:
     """Style → song → edits → follow-ups in parallel → music video, moving one progress
     artifact along."""
+    # The pipeline's artifact says where it is: a progress artifact per wait as well would cost
+    # the Prefect server two calls or more per step and show six bars for one run.
+    run = run.model_copy(update={"step_progress": False})
     progress = _Progress(_stages(plans.song, plans.edits, p["style_assist"]))
     await progress.start()
     if p["style_assist"]:

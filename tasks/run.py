@@ -53,6 +53,8 @@ class RunConfig(BaseModel):
         prices: The run's checked price table (:func:`tasks.usage.load_price_table`), or None.
         resumed: This execution resumed the run from its suspension: what was checked before
             the first paid call (models) was checked by the execution that suspended.
+        step_progress: Each wait publishes a progress artifact of its own; False where the flow
+            moves one progress artifact for the whole pipeline (music-video) instead.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -70,6 +72,7 @@ class RunConfig(BaseModel):
     defer: bool = False
     prices: dict[str, Any] | None = None
     resumed: bool = False
+    step_progress: bool = True
 
     @property
     def owner(self) -> str:

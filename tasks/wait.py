@@ -133,6 +133,8 @@ async def _poll_until_done(
     async def on_change(snapshot: TaskSnapshot) -> None:
         nonlocal progress
         logger.info("%s task %s: %s", submitted.route, submitted.task_id, snapshot.status)
+        if not run.step_progress:
+            return
         value = 100.0 if snapshot.is_terminal else _PROGRESS.get(snapshot.status.lower(), 50)
         description = f"{submitted.route} task {submitted.task_id}: {snapshot.status}"
         if progress is not None:
