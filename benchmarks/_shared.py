@@ -224,17 +224,21 @@ class ChildServer:
             self.args, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + self.timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{' '.join(self.args[1:])} exited early:\n{self.output()}")
-            try:
-                httpx.get(self.ready_url, timeout=1.0)
-                return self
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"{' '.join(self.args[1:])} never became ready") from None
-                time.sleep(0.05)
+        # One client for every try: httpx.get builds a client, and a TLS context, per call.
+        with httpx.Client(timeout=1.0) as probe:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{' '.join(self.args[1:])} exited early:\n{self.output()}")
+                try:
+                    probe.get(self.ready_url)
+                    return self
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline:
+                        self.stop()
+                        raise RuntimeError(
+                            f"{' '.join(self.args[1:])} never became ready"
+                        ) from None
+                    time.sleep(0.05)
 
     @property
     def pid(self) -> int | None:
